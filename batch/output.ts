@@ -1,0 +1,72 @@
+/**
+ * The output folder: stable, sanitised file names and atomic writes (a
+ * temporary name, then a rename), so an interrupted run never leaves a
+ * half-written file that looks complete.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+const UNSAFE = /[\u0000-\u001f\u007f<>:"/\\|?*\u2028\u2029]+/g;
+const MAX_NAME = 60;
+
+/**
+ * A safe file name stem from a CSV-derived string: no path separators, no
+ * control characters or NUL, no leading dots, at most 60 characters.
+ */
+export function sanitizeName(value: string): string {
+  const cleaned = value.normalize("NFC")
+    .replace(UNSAFE, "-")
+    .replace(/\s+/g, "_")
+    .replace(/-{2,}/g, "-")
+    .replace(/^[.\-_]+/, "")
+    .replace(/[.\-_ ]+$/, "");
+  return [...cleaned].slice(0, MAX_NAME).join("").replace(/[.\-_]+$/, "");
+}
+
+/**
+ * The file name of record `index` (1-based) among `total`: the zero-padded
+ * index, then the sanitised `label` if any, then the extension.
+ */
+export function pieceFileName(
+  index: number,
+  total: number,
+  extension: string,
+  label = "",
+): string {
+  const width = Math.max(4, String(total).length);
+  const stem = String(index).padStart(width, "0");
+  const safe = sanitizeName(label);
+  return `${stem}${safe ? `-${safe}` : ""}.${extension}`;
+}
+
+/** Writes `bytes` to `dir/name` through a temporary file and a rename. */
+export async function writeFileAtomic(
+  dir: string,
+  name: string,
+  bytes: Uint8Array | string,
+): Promise<string> {
+  const path = join(dir, name);
+  const tmp = join(dir, `.${name}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  try {
+    if (typeof bytes === "string") await Deno.writeTextFile(tmp, bytes);
+    else await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
+  return path;
+}
+
+/** Hex SHA-256 of `bytes`. */
+export async function sha256(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    bytes as Uint8Array<ArrayBuffer>,
+  );
+  return Array.from(
+    new Uint8Array(digest),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}

@@ -1,0 +1,419 @@
+/**
+ * The command line: `deno run -A cli.ts render --template T --data D --out DIR`.
+ * Exit codes: 0 ok, 1 some records failed, 2 bad usage or input.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Delimiter } from "./batch/csv.ts";
+import {
+  BatchFailedError,
+  type OutputFormat,
+  type Progress,
+  runBatch,
+} from "./batch/run.ts";
+import type { Logger } from "./render/log.ts";
+import { parseRendererChoice, rendererFromEnv } from "./render/orchestrator.ts";
+import { MissingFieldsError } from "./template/preflight.ts";
+
+/** Usage text of `render`. */
+export const RENDER_USAGE =
+  `Usage: pressrun render --template FILE --data FILE --out DIR [options]
+
+Renders one personalised piece per CSV record from a Fabric template.
+
+Required:
+  --template FILE       template JSON (pressrun wrapper or bare Fabric toJSON())
+  --data FILE           CSV with a header row (, ; or tab, BOM ok)
+  --out DIR             output folder (created if missing)
+
+Options:
+  --renderer MODE       auto | persistent | cluster (default: $PRESSRUN_RENDERER,
+                        else USE_PERSISTENT_RENDERING, else auto)
+  --concurrency N       pages in the pool / pieces in flight (default: cores)
+  --merge               also write merged.pdf with every piece in order
+  --format F            pdf | png | jpeg per piece (default: pdf)
+  --pdf-image F         png | jpeg image inside each PDF (default: png)
+  --quality Q           JPEG quality 0..1 (default: 0.92)
+  --limit N             render only the first N records
+  --on-error MODE       fail (stop at the first failed record) | skip (default: fail)
+  --delimiter D         force the CSV delimiter: , ; or tab (default: detected)
+  --name PATTERN        file name label, e.g. "{{lastName}}" (default: index only)
+  --browser-ws URL      use a running Chromium at this WebSocket endpoint
+  --chromium PATH       Chromium executable (default: $PRESSRUN_CHROMIUM or /usr/bin/chromium)
+  --json                progress and result as JSON lines on stdout
+  --quiet               no progress, only errors
+  -h, --help            this help
+
+Exit codes: 0 all records rendered, 1 some records failed, 2 bad usage or input.`;
+
+/** Top-level usage. */
+export const USAGE = `Usage: pressrun <command> [options]
+
+Commands:
+  render     render a batch of pieces from a template and a CSV
+  help       show help for a command
+
+Run "pressrun render --help" for the options.`;
+
+/** Bad command-line usage; exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Parsed `render` arguments. */
+export interface RenderArgs {
+  template: string;
+  data: string;
+  out: string;
+  renderer: "auto" | "persistent" | "cluster";
+  concurrency?: number;
+  merge: boolean;
+  format: OutputFormat;
+  pdfImage: "png" | "jpeg";
+  quality?: number;
+  limit?: number;
+  onError: "fail" | "skip";
+  delimiter?: Delimiter;
+  name?: string;
+  browserWs?: string;
+  chromium?: string;
+  json: boolean;
+  quiet: boolean;
+  help: boolean;
+}
+
+/** Parses the arguments after `render`. Throws {@linkcode UsageError}. */
+export function parseRenderArgs(
+  args: string[],
+  env: { get(name: string): string | undefined } = Deno.env,
+): RenderArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        template: { type: "string", short: "t" },
+        data: { type: "string", short: "d" },
+        out: { type: "string", short: "o" },
+        renderer: { type: "string" },
+        concurrency: { type: "string", short: "c" },
+        merge: { type: "boolean", default: false },
+        format: { type: "string", default: "pdf" },
+        "pdf-image": { type: "string", default: "png" },
+        quality: { type: "string" },
+        limit: { type: "string" },
+        "on-error": { type: "string", default: "fail" },
+        delimiter: { type: "string" },
+        name: { type: "string" },
+        "browser-ws": { type: "string" },
+        chromium: { type: "string" },
+        json: { type: "boolean", default: false },
+        quiet: { type: "boolean", short: "q", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  const base = {
+    merge: v.merge!,
+    json: v.json!,
+    quiet: v.quiet!,
+    help: v.help!,
+  };
+  if (v.help) {
+    return {
+      ...base,
+      template: "",
+      data: "",
+      out: "",
+      renderer: "auto",
+      format: "pdf",
+      pdfImage: "png",
+      onError: "fail",
+    };
+  }
+  for (const name of ["template", "data", "out"] as const) {
+    if (!v[name]) throw new UsageError(`--${name} is required`);
+  }
+  let renderer;
+  try {
+    renderer = v.renderer
+      ? parseRendererChoice(v.renderer, "--renderer")
+      : rendererFromEnv(env);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return {
+    ...base,
+    template: v.template!,
+    data: v.data!,
+    out: v.out!,
+    renderer,
+    concurrency: wholeNumber(v.concurrency, "--concurrency", 1, 64),
+    format: oneOf(v.format!, "--format", ["pdf", "png", "jpeg"] as const),
+    pdfImage: oneOf(v["pdf-image"]!, "--pdf-image", ["png", "jpeg"] as const),
+    quality: fraction(v.quality, "--quality"),
+    limit: wholeNumber(v.limit, "--limit", 1, Number.MAX_SAFE_INTEGER),
+    onError: oneOf(v["on-error"]!, "--on-error", ["fail", "skip"] as const),
+    delimiter: v.delimiter === undefined ? undefined : delimiter(v.delimiter),
+    name: v.name,
+    browserWs: v["browser-ws"],
+    chromium: v.chromium,
+  };
+}
+
+function oneOf<T extends string>(
+  value: string,
+  flag: string,
+  allowed: readonly T[],
+): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${flag} must be ${allowed.join(", ")}, got "${value}"`);
+}
+
+function wholeNumber(
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+    throw new UsageError(
+      `${flag} must be a whole number from ${min} to ${max}, got "${value}"`,
+    );
+  }
+  return n;
+}
+
+function fraction(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !(n > 0 && n <= 1)) {
+    throw new UsageError(
+      `${flag} must be a number above 0 and at most 1, got "${value}"`,
+    );
+  }
+  return n;
+}
+
+function delimiter(value: string): Delimiter {
+  const named: Record<string, Delimiter> = {
+    ",": ",",
+    ";": ";",
+    "\t": "\t",
+    tab: "\t",
+    comma: ",",
+    semicolon: ";",
+  };
+  const d = named[value.toLowerCase()];
+  if (!d) {
+    throw new UsageError(`--delimiter must be , ; or tab, got "${value}"`);
+  }
+  return d;
+}
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  isTerminal: boolean;
+}
+
+const encoder = new TextEncoder();
+const defaultIo: CliIo = {
+  stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
+  stderr: (text) => Deno.stderr.writeSync(encoder.encode(text)),
+  isTerminal: Deno.stderr.isTerminal(),
+};
+
+/** Runs the CLI with `args`; resolves to the exit code. */
+export async function main(
+  args: string[] = Deno.args,
+  io: CliIo = defaultIo,
+  signal?: AbortSignal,
+): Promise<number> {
+  const [command, ...rest] = args;
+  if (
+    command === undefined || command === "help" || command === "-h" ||
+    command === "--help"
+  ) {
+    io.stdout(`${rest[0] === "render" ? RENDER_USAGE : USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== "render") {
+    io.stderr(`error: unknown command "${command}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  let opts: RenderArgs;
+  try {
+    opts = parseRenderArgs(rest);
+  } catch (error) {
+    io.stderr(`error: ${(error as Error).message}\n\n${RENDER_USAGE}\n`);
+    return 2;
+  }
+  if (opts.help) {
+    io.stdout(`${RENDER_USAGE}\n`);
+    return 0;
+  }
+  const log: Logger = opts.json
+    ? (level, message, fields) =>
+      io.stderr(`${JSON.stringify({ level, message, ...fields })}\n`)
+    : (level, message) => {
+      if (opts.quiet && level !== "error") return;
+      if (level === "debug") return;
+      clearBar(io, opts);
+      io.stderr(`${level === "info" ? "" : `${level}: `}${message}\n`);
+    };
+  const bar = progressPrinter(io, opts);
+  try {
+    const result = await runBatch({
+      template: opts.template,
+      data: opts.data,
+      out: opts.out,
+      renderer: opts.renderer,
+      concurrency: opts.concurrency,
+      merge: opts.merge,
+      format: opts.format,
+      pdfImage: opts.pdfImage,
+      quality: opts.quality,
+      limit: opts.limit,
+      onError: opts.onError,
+      delimiter: opts.delimiter,
+      name: opts.name,
+      browser: { wsEndpoint: opts.browserWs, executablePath: opts.chromium },
+      onProgress: bar,
+      log,
+      signal,
+    });
+    clearBar(io, opts);
+    if (opts.json) {
+      const { manifest, ...summary } = result;
+      io.stdout(
+        `${
+          JSON.stringify({
+            type: "result",
+            ...summary,
+            merged: manifest.merged,
+          })
+        }\n`,
+      );
+    } else if (!opts.quiet) {
+      io.stderr(
+        `Wrote ${result.rendered} files${
+          result.manifest.merged ? " and merged.pdf" : ""
+        } to ${result.out} (manifest.json lists each record)\n`,
+      );
+    }
+    return result.failed > 0 ? 1 : 0;
+  } catch (error) {
+    clearBar(io, opts);
+    const e = error as Error;
+    if (opts.json) {
+      io.stdout(
+        `${
+          JSON.stringify({ type: "error", name: e.name, message: e.message })
+        }\n`,
+      );
+    } else {
+      io.stderr(`error: ${e.message}\n`);
+    }
+    if (error instanceof BatchFailedError) return 1;
+    if (signal?.aborted) return 130;
+    return isInputError(error) ? 2 : 1;
+  }
+}
+
+/** Whether an error is the user's input (exit 2) rather than a render failure. */
+export function isInputError(error: unknown): boolean {
+  return error instanceof SyntaxError || error instanceof TypeError ||
+    error instanceof RangeError || error instanceof MissingFieldsError ||
+    error instanceof Deno.errors.NotFound || error instanceof UsageError ||
+    (error instanceof Error && /^Cannot read template/.test(error.message));
+}
+
+let barShown = false;
+function clearBar(io: CliIo, opts: RenderArgs): void {
+  if (barShown && io.isTerminal && !opts.json) io.stderr("\r\x1b[2K");
+  barShown = false;
+}
+
+/** The progress printer: a live bar on a TTY, a line every 10 % when piped, JSON with --json. */
+function progressPrinter(io: CliIo, opts: RenderArgs): (p: Progress) => void {
+  let lastDecile = -1;
+  let lastDraw = 0;
+  return (p) => {
+    if (opts.json) {
+      io.stdout(
+        `${
+          JSON.stringify({
+            type: "progress",
+            ...p,
+            rate: round(p.rate),
+            elapsedMs: Math.round(p.elapsedMs),
+            etaMs: Math.round(p.etaMs),
+          })
+        }\n`,
+      );
+      return;
+    }
+    if (opts.quiet) return;
+    const pct = p.total ? p.done / p.total : 1;
+    const text = `${p.done}/${p.total} ${(pct * 100).toFixed(0)}%  ${
+      p.rate.toFixed(1)
+    }/s  ETA ${formatMs(p.etaMs)}  ${p.mode}${
+      p.failed ? `  failed ${p.failed}` : ""
+    }`;
+    if (io.isTerminal) {
+      const now = performance.now();
+      if (now - lastDraw < 80 && p.done < p.total) return;
+      lastDraw = now;
+      const width = 24;
+      const full = Math.round(pct * width);
+      io.stderr(
+        `\r\x1b[2K[${"#".repeat(full)}${"-".repeat(width - full)}] ${text}`,
+      );
+      barShown = true;
+    } else {
+      const decile = Math.floor(pct * 10);
+      if (decile !== lastDecile) {
+        lastDecile = decile;
+        io.stderr(`${text}\n`);
+      }
+    }
+  };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function formatMs(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  return s >= 60
+    ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+    : `${s}s`;
+}
+
+if (import.meta.main) {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) Deno.exit(130);
+    interrupted = true;
+    defaultIo.stderr(
+      "\nStopping: finishing pieces in flight (press Ctrl-C again to quit now)\n",
+    );
+    controller.abort(new DOMException("Interrupted", "AbortError"));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const code = await main(Deno.args, defaultIo, controller.signal);
+  Deno.exit(code);
+}

@@ -1,0 +1,174 @@
+/**
+ * The browser: Debian's Chromium launched through puppeteer-core, or a remote
+ * one reached by its WebSocket endpoint. Closing asks first, waits with a
+ * deadline, then kills, then removes the profile folder.
+ *
+ * @module
+ */
+import puppeteer, {
+  type Browser as PuppeteerBrowser,
+  type Page,
+} from "puppeteer-core";
+
+/** Where Chromium is looked for when `PRESSRUN_CHROMIUM` is not set. */
+export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
+
+/** Options for {@linkcode Browser.launch}. */
+export interface LaunchOptions {
+  /** @default Deno.env PRESSRUN_CHROMIUM, else "/usr/bin/chromium" */
+  executablePath?: string;
+  /** Connect to this WebSocket endpoint instead of launching. */
+  wsEndpoint?: string;
+  /** More Chromium switches. @default [] */
+  args?: string[];
+  /** How long close() waits before killing. @default 5000 */
+  closeTimeoutMs?: number;
+  /** How long a launch may take. @default 30000 */
+  launchTimeoutMs?: number;
+}
+
+/** The switches Chromium is started with (pure; profile dir added by launch). */
+export function chromiumArgs(extra: readonly string[] = []): string[] {
+  return [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-extensions",
+    "--disable-features=Translate,MediaRouter,OptimizationHints",
+    "--font-render-hinting=none",
+    "--force-color-profile=srgb",
+    "--hide-scrollbars",
+    "--mute-audio",
+    ...extra,
+  ];
+}
+
+/** The Chromium executable to use, from the option or the environment. */
+export function chromiumPath(executablePath?: string): string {
+  return executablePath ?? Deno.env.get("PRESSRUN_CHROMIUM") ??
+    DEFAULT_CHROMIUM;
+}
+
+/** A running (or connected) Chromium. `await using` closes it. */
+export class Browser implements AsyncDisposable {
+  #browser: PuppeteerBrowser;
+  #profileDir: string | undefined;
+  #closeTimeoutMs: number;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    browser: PuppeteerBrowser,
+    profileDir: string | undefined,
+    closeTimeoutMs: number,
+  ) {
+    this.#browser = browser;
+    this.#profileDir = profileDir;
+    this.#closeTimeoutMs = closeTimeoutMs;
+  }
+
+  /** Launches Chromium (or connects when `wsEndpoint` is given). */
+  static async launch(options: LaunchOptions = {}): Promise<Browser> {
+    const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
+    if (options.wsEndpoint) {
+      const remote = await puppeteer.connect({
+        browserWSEndpoint: options.wsEndpoint,
+        protocolTimeout: 60_000,
+      });
+      return new Browser(remote, undefined, closeTimeoutMs);
+    }
+    const executablePath = chromiumPath(options.executablePath);
+    const profileDir = await Deno.makeTempDir({ prefix: "pressrun-chromium-" });
+    try {
+      const browser = await puppeteer.launch({
+        executablePath,
+        headless: true,
+        pipe: true,
+        userDataDir: profileDir,
+        args: chromiumArgs(options.args),
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+        timeout: options.launchTimeoutMs ?? 30_000,
+        protocolTimeout: 60_000,
+      });
+      return new Browser(browser, profileDir, closeTimeoutMs);
+    } catch (error) {
+      await Deno.remove(profileDir, { recursive: true }).catch(() => {});
+      throw new Error(
+        `Cannot start Chromium at ${executablePath}: ${
+          (error as Error).message.split("\n")[0]
+        } (set PRESSRUN_CHROMIUM or install the chromium package)`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** Whether the browser still answers. */
+  get connected(): boolean {
+    return this.#browser.connected;
+  }
+
+  /** The Chromium process id, when this process launched it. */
+  get pid(): number | undefined {
+    return this.#browser.process()?.pid;
+  }
+
+  /** The underlying puppeteer browser. */
+  get puppeteer(): PuppeteerBrowser {
+    return this.#browser;
+  }
+
+  /** A new blank tab. */
+  newPage(): Promise<Page> {
+    return this.#browser.newPage();
+  }
+
+  /**
+   * Closes (or disconnects): asks Chromium to quit, kills it after the
+   * deadline, removes the profile folder. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (!this.#profileDir) {
+      await this.#browser.disconnect().catch(() => {});
+      return;
+    }
+    const child = this.#browser.process();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.#closeTimeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([
+        this.#browser.close().catch(() => "error" as const),
+        deadline,
+      ]);
+      if (outcome !== undefined && child && child.exitCode === null) {
+        child.kill("SIGKILL");
+      }
+      if (child && child.exitCode === null && child.signalCode === null) {
+        await Promise.race([
+          new Promise((resolve) => child.once("exit", resolve)),
+          new Promise((resolve) => setTimeout(resolve, 2000)),
+        ]);
+      }
+    } finally {
+      clearTimeout(timer);
+      await Deno.remove(this.#profileDir, { recursive: true }).catch(() => {});
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * Rendering: the browser, render pages, the persistent and cluster renderers
+ * and the orchestrator that falls back from one to the other.
+ *
+ * @module
+ */
+export * from "./browser.ts";
+export * from "./cluster.ts";
+export * from "./log.ts";
+export * from "./orchestrator.ts";
+export * from "./persistent.ts";
+export * from "./render_page.ts";
+export * from "./renderer.ts";

@@ -1,0 +1,245 @@
+/**
+ * Choosing the renderer, and falling back: `auto` starts the persistent pool;
+ * if it cannot start or keeps failing, the rest of the batch goes to the
+ * cluster renderer. The log says which mode is active and when it changes.
+ *
+ * @module
+ */
+import type { PageSpec } from "../template/page_spec.ts";
+import type { PiecePayload } from "../template/payload.ts";
+import type { Browser } from "./browser.ts";
+import { ClusterRenderer } from "./cluster.ts";
+import { type Logger, silentLogger } from "./log.ts";
+import {
+  type PersistentOptions,
+  PersistentRenderer,
+  PoolBrokenError,
+  PoolTimeoutError,
+} from "./persistent.ts";
+import type { EncodeOptions, RenderedPiece } from "./render_page.ts";
+import type { Renderer, RendererMode } from "./renderer.ts";
+
+/** What the user asks for. */
+export type RendererChoice = "auto" | RendererMode;
+
+const CHOICES: readonly RendererChoice[] = ["auto", "persistent", "cluster"];
+
+/**
+ * The renderer named by the environment: `PRESSRUN_RENDERER`
+ * (auto|persistent|cluster) wins over `USE_PERSISTENT_RENDERING`
+ * (true → auto, false → cluster). @default "auto"
+ */
+export function rendererFromEnv(
+  env: { get(name: string): string | undefined } = Deno.env,
+): RendererChoice {
+  const named = env.get("PRESSRUN_RENDERER")?.trim().toLowerCase();
+  if (named) return parseRendererChoice(named, "PRESSRUN_RENDERER");
+  const flag = env.get("USE_PERSISTENT_RENDERING")?.trim().toLowerCase();
+  if (flag === undefined || flag === "") return "auto";
+  if (["true", "1", "yes", "on"].includes(flag)) return "auto";
+  if (["false", "0", "no", "off"].includes(flag)) return "cluster";
+  throw new TypeError(
+    `USE_PERSISTENT_RENDERING must be true or false, got "${flag}"`,
+  );
+}
+
+/** Checks a renderer name; `source` names where it came from. */
+export function parseRendererChoice(
+  value: string,
+  source = "renderer",
+): RendererChoice {
+  if ((CHOICES as readonly string[]).includes(value)) {
+    return value as RendererChoice;
+  }
+  throw new TypeError(
+    `${source} must be auto, persistent or cluster, got "${value}"`,
+  );
+}
+
+/** Options for {@linkcode createRenderer}. */
+export interface RendererOptions {
+  /** @default rendererFromEnv() */
+  renderer?: RendererChoice;
+  /** Tabs of the persistent pool. @default navigator.hardwareConcurrency */
+  pages?: number;
+  /** More settings of the persistent pool. */
+  persistent?: Omit<PersistentOptions, "pages" | "encode" | "onPageFailure">;
+  encode?: EncodeOptions;
+  /** `auto` falls back after this many tab failures among the last 50 renders. @default 3 */
+  maxPoolFailures?: number;
+  /** @default silent */
+  log?: Logger;
+  /** Told when the active mode changes (also at start). */
+  onMode?: (mode: RendererMode) => void;
+}
+
+/** Starts the chosen renderer; `auto` gets the fallback. */
+export async function createRenderer(
+  browser: Browser,
+  spec: PageSpec,
+  options: RendererOptions = {},
+): Promise<Renderer> {
+  const choice = options.renderer ?? rendererFromEnv();
+  const log = options.log ?? silentLogger;
+  const pages = options.pages ?? navigator.hardwareConcurrency;
+  const encode = options.encode ?? {};
+  if (choice === "cluster") {
+    log("info", "Using CLUSTER renderer (a fresh page per piece)");
+    options.onMode?.("cluster");
+    return new ClusterRenderer(browser, spec, encode);
+  }
+  if (choice === "persistent") {
+    const pool = await startPool(browser, spec, { ...options, pages }, log);
+    options.onMode?.("persistent");
+    return pool;
+  }
+  const auto = new AutoRenderer(browser, spec, encode, log, options);
+  try {
+    auto.pool = await startPool(
+      browser,
+      spec,
+      { ...options, pages, onPageFailure: (e) => auto.pageFailed(e) },
+      log,
+    );
+    options.onMode?.("persistent");
+  } catch (error) {
+    auto.fallBack(`the page pool could not start: ${(error as Error).message}`);
+  }
+  return auto;
+}
+
+async function startPool(
+  browser: Browser,
+  spec: PageSpec,
+  options:
+    & RendererOptions
+    & { pages: number }
+    & Pick<
+      PersistentOptions,
+      "onPageFailure"
+    >,
+  log: Logger,
+): Promise<PersistentRenderer> {
+  const started = performance.now();
+  log("info", `Using PERSISTENT renderer: starting ${options.pages} pages`);
+  const pool = await PersistentRenderer.start(browser, spec, {
+    ...options.persistent,
+    pages: options.pages,
+    encode: options.encode,
+    onPageFailure: options.onPageFailure,
+  });
+  log(
+    "info",
+    `${options.pages} pages ready in ${
+      ((performance.now() - started) / 1000).toFixed(2)
+    } s`,
+  );
+  return pool;
+}
+
+const WINDOW = 50;
+
+/** Persistent while it works; cluster for the rest once it does not. */
+class AutoRenderer implements Renderer {
+  pool: PersistentRenderer | undefined;
+  #cluster: ClusterRenderer | undefined;
+  #browser: Browser;
+  #spec: PageSpec;
+  #encode: EncodeOptions;
+  #log: Logger;
+  #options: RendererOptions;
+  #recent: boolean[] = [];
+
+  constructor(
+    browser: Browser,
+    spec: PageSpec,
+    encode: EncodeOptions,
+    log: Logger,
+    options: RendererOptions,
+  ) {
+    this.#browser = browser;
+    this.#spec = spec;
+    this.#encode = encode;
+    this.#log = log;
+    this.#options = options;
+  }
+
+  get mode(): RendererMode {
+    return this.#cluster ? "cluster" : "persistent";
+  }
+
+  pageFailed(error: unknown): void {
+    this.#note(false);
+    this.#log(
+      "warn",
+      `A render page failed and is replaced: ${message(error)}`,
+    );
+  }
+
+  #note(ok: boolean): void {
+    this.#recent.push(ok);
+    if (this.#recent.length > WINDOW) this.#recent.shift();
+  }
+
+  #failing(): boolean {
+    const max = this.#options.maxPoolFailures ?? 3;
+    return this.#recent.filter((ok) => !ok).length >= max;
+  }
+
+  fallBack(reason: string): void {
+    if (this.#cluster) return;
+    this.#log(
+      "warn",
+      `Persistent rendering failed (${reason}), falling back to CLUSTER renderer`,
+    );
+    this.#cluster = new ClusterRenderer(
+      this.#browser,
+      this.#spec,
+      this.#encode,
+    );
+    const pool = this.pool;
+    this.pool = undefined;
+    pool?.close();
+    this.#options.onMode?.("cluster");
+  }
+
+  async render(
+    payload: PiecePayload,
+    signal?: AbortSignal,
+  ): Promise<RenderedPiece> {
+    signal?.throwIfAborted();
+    const pool = this.pool;
+    if (!pool || this.#cluster) return this.#cluster!.render(payload, signal);
+    try {
+      const piece = await pool.render(payload, signal);
+      this.#note(true);
+      return piece;
+    } catch (error) {
+      signal?.throwIfAborted();
+      if (
+        !this.#cluster &&
+        (error instanceof PoolBrokenError ||
+          error instanceof PoolTimeoutError ||
+          this.#failing())
+      ) {
+        this.fallBack(message(error));
+      }
+      // fallBack() may have run meanwhile, in this call or another one.
+      const cluster = this.#cluster as ClusterRenderer | undefined;
+      if (cluster) return cluster.render(payload, signal);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.pool?.close(), this.#cluster?.close()]);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,280 @@
+/**
+ * The persistent renderer: a pool of warm tabs, each with Fabric and the
+ * template loaded once. Work goes to whichever tab is idle; a tab that fails is
+ * replaced and its record retried once on the fresh tab; tabs are recycled
+ * after a number of renders to bound memory.
+ *
+ * @module
+ */
+import type { PageSpec } from "../template/page_spec.ts";
+import type { PiecePayload } from "../template/payload.ts";
+import type { Browser } from "./browser.ts";
+import {
+  type EncodeOptions,
+  type RenderedPiece,
+  RenderPage,
+} from "./render_page.ts";
+import type { Renderer } from "./renderer.ts";
+
+/** No tab became free in time. */
+export class PoolTimeoutError extends Error {
+  override name = "PoolTimeoutError";
+}
+
+/** The pool has no tab left and cannot open one. */
+export class PoolBrokenError extends Error {
+  override name = "PoolBrokenError";
+}
+
+/** Options for {@linkcode PersistentRenderer.start}. */
+export interface PersistentOptions {
+  /** Tabs in the pool. @default navigator.hardwareConcurrency */
+  pages?: number;
+  /** Longest wait for a free tab, ms. @default 30000 */
+  acquireTimeoutMs?: number;
+  /** Longest time to open the pool, ms. @default 30000 */
+  startTimeoutMs?: number;
+  /** A tab is replaced after this many pieces. @default 1000 */
+  recycleAfter?: number;
+  encode?: EncodeOptions;
+  /** Told of every tab that failed (before it is replaced). */
+  onPageFailure?: (error: unknown) => void;
+}
+
+interface Waiter {
+  resolve(page: RenderPage): void;
+  reject(error: unknown): void;
+}
+
+/** A pool of warm render tabs. */
+export class PersistentRenderer implements Renderer {
+  readonly mode = "persistent" as const;
+  #browser: Browser;
+  #spec: PageSpec;
+  #options: Required<Omit<PersistentOptions, "onPageFailure">>;
+  #onPageFailure: (error: unknown) => void;
+  #idle: RenderPage[] = [];
+  #all = new Set<RenderPage>();
+  #waiters: Waiter[] = [];
+  #opening = 0;
+  #closed = false;
+
+  private constructor(
+    browser: Browser,
+    spec: PageSpec,
+    options: PersistentOptions,
+  ) {
+    this.#browser = browser;
+    this.#spec = spec;
+    this.#options = {
+      pages: options.pages ?? navigator.hardwareConcurrency,
+      acquireTimeoutMs: options.acquireTimeoutMs ?? 30_000,
+      startTimeoutMs: options.startTimeoutMs ?? 30_000,
+      recycleAfter: options.recycleAfter ?? 1000,
+      encode: options.encode ?? {},
+    };
+    this.#onPageFailure = options.onPageFailure ?? (() => {});
+  }
+
+  /** Opens every tab of the pool; rejects if any cannot start in time. */
+  static async start(
+    browser: Browser,
+    spec: PageSpec,
+    options: PersistentOptions = {},
+  ): Promise<PersistentRenderer> {
+    const pool = new PersistentRenderer(browser, spec, options);
+    const { pages, startTimeoutMs } = pool.#options;
+    if (!Number.isInteger(pages) || pages < 1) {
+      throw new RangeError(`pages must be a whole number ≥ 1, got ${pages}`);
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        Promise.all(
+          Array.from(
+            { length: pages },
+            () => pool.#openPage().then((page) => pool.#release(page)),
+          ),
+        ),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new PoolTimeoutError(
+                  `The page pool did not start within ${startTimeoutMs} ms`,
+                ),
+              ),
+            startTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (error) {
+      await pool.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return pool;
+  }
+
+  /** The live tabs, for diagnostics and fault-injection tests. */
+  get pages(): RenderPage[] {
+    return [...this.#all];
+  }
+
+  async render(
+    payload: PiecePayload,
+    signal?: AbortSignal,
+  ): Promise<RenderedPiece> {
+    signal?.throwIfAborted();
+    const page = await this.#acquire(signal);
+    try {
+      const piece = await page.render(payload);
+      this.#release(page);
+      return piece;
+    } catch (error) {
+      this.#onPageFailure(error);
+      await this.#destroy(page);
+    }
+    // Retry once on a fresh tab, which then joins the pool.
+    let fresh: RenderPage;
+    try {
+      fresh = await this.#openPage();
+    } catch (error) {
+      this.#failWaitersIfEmpty();
+      throw new PoolBrokenError(
+        `Cannot open a fresh render page: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    try {
+      const piece = await fresh.render(payload);
+      this.#release(fresh);
+      return piece;
+    } catch (error) {
+      this.#onPageFailure(error);
+      await this.#destroy(fresh);
+      this.#replaceInBackground();
+      throw new Error(
+        `Record ${payload.index} failed on two render pages: ${
+          (error as Error).message
+        }`,
+        { cause: error },
+      );
+    }
+  }
+
+  #acquire(signal?: AbortSignal): Promise<RenderPage> {
+    if (this.#closed) {
+      return Promise.reject(new PoolBrokenError("The page pool is closed"));
+    }
+    const page = this.#idle.pop();
+    if (page) return Promise.resolve(page);
+    if (this.#all.size + this.#opening === 0) {
+      return Promise.reject(new PoolBrokenError("The page pool has no pages"));
+    }
+    const { acquireTimeoutMs } = this.#options;
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+      };
+      const waiter: Waiter = {
+        resolve: (p) => (done(), resolve(p)),
+        reject: (e) => (done(), reject(e)),
+      };
+      const onAbort = () => waiter.reject(signal!.reason);
+      const timer = setTimeout(
+        () =>
+          waiter.reject(
+            new PoolTimeoutError(
+              `No render page became free within ${
+                acquireTimeoutMs / 1000
+              } s ` +
+                `(${this.#all.size} pages, all busy)`,
+            ),
+          ),
+        acquireTimeoutMs,
+      );
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(waiter);
+    });
+  }
+
+  #release(page: RenderPage): void {
+    if (this.#closed) {
+      this.#destroy(page);
+      return;
+    }
+    if (page.renders >= this.#options.recycleAfter) {
+      this.#destroy(page);
+      this.#replaceInBackground();
+      return;
+    }
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.resolve(page);
+    else this.#idle.push(page);
+  }
+
+  async #openPage(): Promise<RenderPage> {
+    this.#opening++;
+    try {
+      const page = await RenderPage.open(
+        this.#browser,
+        this.#spec,
+        this.#options.encode,
+      );
+      if (this.#closed) {
+        await page.close();
+        throw new PoolBrokenError("The page pool is closed");
+      }
+      this.#all.add(page);
+      return page;
+    } finally {
+      this.#opening--;
+    }
+  }
+
+  #replaceInBackground(): void {
+    if (this.#closed) return;
+    this.#openPage().then(
+      (page) => this.#release(page),
+      (error) => {
+        this.#onPageFailure(error);
+        this.#failWaitersIfEmpty();
+      },
+    );
+  }
+
+  #failWaitersIfEmpty(): void {
+    if (this.#all.size + this.#opening > 0) return;
+    for (const waiter of [...this.#waiters]) {
+      waiter.reject(new PoolBrokenError("The page pool has no pages left"));
+    }
+  }
+
+  async #destroy(page: RenderPage): Promise<void> {
+    this.#all.delete(page);
+    const i = this.#idle.indexOf(page);
+    if (i >= 0) this.#idle.splice(i, 1);
+    await page.close();
+  }
+
+  /** Closes every tab and fails waiting callers. Safe to call twice. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const waiter of [...this.#waiters]) {
+      waiter.reject(new PoolBrokenError("The page pool is closed"));
+    }
+    const pages = [...this.#all];
+    this.#all.clear();
+    this.#idle = [];
+    await Promise.all(pages.map((page) => page.close()));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

@@ -1,0 +1,264 @@
+// The render page: Fabric and the template load once; each record is one
+// call to `pressrun.render(payload)`, which applies the record's values, paints
+// and returns the encoded image. Runs in Chromium; plain JavaScript, no build.
+// deno-lint-ignore-file no-window
+"use strict";
+
+/** @typedef {{ obj: any, kind: string, base: Record<string, any> }} Slot */
+
+const state = {
+  /** @type {any} */ canvas: null,
+  /** @type {HTMLCanvasElement | null} */ element: null,
+  /** @type {Map<string, Slot>} */ slots: new Map(),
+};
+
+/** Loads fonts, then the Fabric document, scaled to the raster size. */
+async function load(spec) {
+  const started = performance.now();
+  const f = globalThis.fabric;
+  for (const font of spec.fonts) {
+    const bytes = Uint8Array.from(atob(font.data), (c) => c.charCodeAt(0));
+    const face = new FontFace(font.family, bytes, {
+      weight: font.weight,
+      style: font.style,
+    });
+    document.fonts.add(await face.load());
+  }
+  await loadSystemFonts(spec.canvas.objects);
+  const element = document.createElement("canvas");
+  // An opaque context makes the PNG encoder write RGB, which the PDF writer
+  // embeds as is.
+  element.getContext("2d", { alpha: false });
+  const canvas = new f.StaticCanvas(element, {
+    width: spec.pixelWidth,
+    height: spec.pixelHeight,
+    enableRetinaScaling: false,
+    renderOnAddRemove: false,
+  });
+  await canvas.loadFromJSON(spec.canvas);
+  if (!canvas.backgroundColor) canvas.backgroundColor = "#ffffff";
+  canvas.setViewportTransform([spec.zoom, 0, 0, spec.zoom, 0, 0]);
+  state.slots.clear();
+  const visit = (objects) => {
+    for (const obj of objects) {
+      obj.objectCaching = false;
+      if (obj.pressrunId) state.slots.set(obj.pressrunId, slotFor(obj));
+      if (obj.type?.toLowerCase() === "group") visit(obj.getObjects());
+    }
+  };
+  visit(canvas.getObjects());
+  state.canvas = canvas;
+  state.element = element;
+  return { ms: performance.now() - started, objects: state.slots.size };
+}
+
+async function loadSystemFonts(objects) {
+  const wanted = new Set();
+  const visit = (list) => {
+    for (const o of list) {
+      if (o.fontFamily) {
+        wanted.add(
+          `${o.fontStyle ?? "normal"} ${o.fontWeight ?? "normal"} 40px ${
+            JSON.stringify(String(o.fontFamily))
+          }`,
+        );
+      }
+      if (Array.isArray(o.objects)) visit(o.objects);
+    }
+  };
+  visit(objects);
+  await Promise.all([...wanted].map((font) => document.fonts.load(font)));
+}
+
+function slotFor(obj) {
+  const kind = obj.qr ? "qr" : obj.text !== undefined ? "text" : obj.type;
+  const base = {
+    visible: obj.visible,
+    text: obj.text,
+    fontSize: obj.fontSize,
+    width: obj.width,
+    height: obj.height,
+    scaleX: obj.scaleX,
+    scaleY: obj.scaleY,
+    boxWidth: obj.width * obj.scaleX,
+    boxHeight: obj.height * obj.scaleY,
+    originX: obj.originX,
+    originY: obj.originY,
+  };
+  if (kind === "qr") {
+    obj.pressrunQr = null;
+    obj._render = function (ctx) {
+      drawQr(ctx, this);
+    };
+  }
+  return { obj, kind, base };
+}
+
+/** Dark modules as filled rectangles over the object's box, with a quiet zone. */
+function drawQr(ctx, obj) {
+  const qr = obj.pressrunQr;
+  const w = obj.width;
+  const h = obj.height;
+  ctx.save();
+  ctx.fillStyle = obj.qr.background ?? "#ffffff";
+  ctx.fillRect(-w / 2, -h / 2, w, h);
+  if (qr) {
+    const quiet = obj.qr.quietZone ?? 4;
+    const count = qr.size + 2 * quiet;
+    const side = Math.min(w, h);
+    const unit = side / count;
+    const x0 = -side / 2 + quiet * unit;
+    const y0 = -side / 2 + quiet * unit;
+    ctx.fillStyle = obj.qr.color ?? "#000000";
+    ctx.beginPath();
+    for (let y = 0; y < qr.size; y++) {
+      let x = 0;
+      while (x < qr.size) {
+        if (qr.modules[y * qr.size + x] !== "1") {
+          x++;
+          continue;
+        }
+        const start = x;
+        while (x < qr.size && qr.modules[y * qr.size + x] === "1") x++;
+        // Overlap by a hair so neighbouring rows leave no seams.
+        ctx.rect(
+          x0 + start * unit,
+          y0 + y * unit,
+          (x - start) * unit,
+          unit + 0.02,
+        );
+      }
+    }
+    ctx.fill();
+  }
+  ctx.restore();
+}
+
+/** Applies a record's values; every variable object is reset from its base. */
+async function apply(payload) {
+  const loads = [];
+  for (const update of payload.objects) {
+    const slot = state.slots.get(update.id);
+    if (!slot) throw new Error(`Unknown object ${update.id}`);
+    const { obj, base } = slot;
+    obj.visible = base.visible !== false && update.visible;
+    if (update.text !== undefined) setText(obj, base, update.text);
+    if (update.qr !== undefined) obj.pressrunQr = update.qr;
+    if (update.image !== undefined) {
+      if (update.image === null) obj.visible = false;
+      else loads.push(setImage(obj, base, update.image));
+    }
+  }
+  await Promise.all(loads);
+}
+
+function setText(obj, base, text) {
+  obj.set({ text, fontSize: base.fontSize, width: base.width });
+  obj.initDimensions();
+  if (obj.fit !== "shrink") return;
+  const min = obj.minFontSize ?? 6;
+  const isBox = obj.type?.toLowerCase() === "textbox";
+  const tooBig = () =>
+    isBox
+      ? obj.height > base.height + 0.5 || obj.width > base.width + 0.5
+      : obj.width > base.width + 0.5;
+  // Binary search on the font size: the largest that fits.
+  if (!tooBig()) return;
+  let lo = min;
+  let hi = base.fontSize;
+  for (let i = 0; i < 12 && hi - lo > 0.25; i++) {
+    const mid = (lo + hi) / 2;
+    obj.set({ fontSize: mid, width: base.width });
+    obj.initDimensions();
+    if (tooBig()) hi = mid;
+    else lo = mid;
+  }
+  obj.set({ fontSize: lo, width: base.width });
+  obj.initDimensions();
+}
+
+/** Sets the image and crops it to cover the template's box. */
+async function setImage(obj, base, src) {
+  await obj.setSrc(src);
+  const el = obj.getElement();
+  const iw = el.naturalWidth || el.width;
+  const ih = el.naturalHeight || el.height;
+  const fit = obj.fit ?? "cover";
+  if (fit === "fill") {
+    obj.set({ cropX: 0, cropY: 0, width: iw, height: ih });
+    obj.set({ scaleX: base.boxWidth / iw, scaleY: base.boxHeight / ih });
+  } else if (fit === "contain") {
+    const s = Math.min(base.boxWidth / iw, base.boxHeight / ih);
+    obj.set({
+      cropX: 0,
+      cropY: 0,
+      width: iw,
+      height: ih,
+      scaleX: s,
+      scaleY: s,
+    });
+  } else {
+    const s = Math.max(base.boxWidth / iw, base.boxHeight / ih);
+    const cw = base.boxWidth / s;
+    const ch = base.boxHeight / s;
+    obj.set({
+      cropX: (iw - cw) / 2,
+      cropY: (ih - ch) / 2,
+      width: cw,
+      height: ch,
+      scaleX: s,
+      scaleY: s,
+    });
+  }
+}
+
+function encode(format, quality) {
+  const type = format === "jpeg" ? "image/jpeg" : "image/png";
+  return new Promise((resolve, reject) => {
+    state.element.toBlob(
+      (blob) => {
+        if (!blob || blob.size === 0) {
+          reject(new Error("The canvas encoded to an empty image"));
+        } else resolve(blob);
+      },
+      type,
+      quality,
+    );
+  });
+}
+
+function toDataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+}
+
+/** One piece: apply, paint, encode. Returns the image as base64 and timings. */
+async function render(payload, format, quality) {
+  if (!state.canvas) throw new Error("No template loaded");
+  const t0 = performance.now();
+  await apply(payload);
+  const t1 = performance.now();
+  state.canvas.renderAll();
+  const t2 = performance.now();
+  const blob = await encode(format, quality);
+  const t3 = performance.now();
+  const url = await toDataUrl(blob);
+  const t4 = performance.now();
+  return {
+    data: url.slice(url.indexOf(",") + 1),
+    width: state.element.width,
+    height: state.element.height,
+    timings: {
+      apply: t1 - t0,
+      paint: t2 - t1,
+      encode: t3 - t2,
+      serialize: t4 - t3,
+    },
+  };
+}
+
+globalThis.pressrun = { load, render };

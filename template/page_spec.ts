@@ -1,0 +1,77 @@
+/**
+ * What a render page needs to draw a template: the Fabric document with its
+ * fixed images inlined, the fonts, and the raster size.
+ *
+ * @module
+ */
+import { encodeBase64 } from "./_base64.ts";
+import type { AssetResolver } from "./assets.ts";
+import { hasPlaceholder } from "./fields.ts";
+import type { FabricDocument, FabricObject, Template } from "./parse.ts";
+
+/** A font handed to the page as bytes. */
+export interface PageFont {
+  family: string;
+  weight: string;
+  style: string;
+  /** The font file, base64. */
+  data: string;
+}
+
+/** Everything the page's `load()` takes. Plain JSON. */
+export interface PageSpec {
+  canvas: FabricDocument;
+  pixelWidth: number;
+  pixelHeight: number;
+  /** Design units to raster pixels. */
+  zoom: number;
+  fonts: PageFont[];
+}
+
+/** A transparent 1×1 PNG: the stand-in for variable images until a record sets them. */
+export const BLANK_IMAGE =
+  "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/**
+ * Builds the page spec: fixed image sources become `data:` URLs, variable ones
+ * the blank stand-in; font files are read. Errors name the template and object.
+ */
+export async function pageSpec(
+  template: Template,
+  assets: AssetResolver,
+): Promise<PageSpec> {
+  const canvas = structuredClone(template.canvas);
+  const byId = new Map<string, FabricObject>();
+  const walk = (objects: FabricObject[]) => {
+    for (const object of objects) {
+      if (typeof object.pressrunId === "string") {
+        byId.set(object.pressrunId, object);
+      }
+      if (Array.isArray(object.objects)) walk(object.objects as FabricObject[]);
+    }
+  };
+  walk(canvas.objects);
+  for (const v of template.variables) {
+    if (v.kind !== "image" || v.src === undefined) continue;
+    const object = byId.get(v.id)!;
+    object.src = hasPlaceholder(v.src)
+      ? BLANK_IMAGE
+      : await assets.imageDataUrl(v.src, `${template.source} ${v.path}.src`);
+  }
+  const fonts = await Promise.all(template.fonts.map(async (font, i) => ({
+    family: font.family,
+    weight: font.weight,
+    style: font.style,
+    data: encodeBase64(
+      await assets.file(font.src, `${template.source} fonts[${i}].src`),
+    ),
+  })));
+  const { pixelWidth, pixelHeight } = template.geometry;
+  return {
+    canvas,
+    pixelWidth,
+    pixelHeight,
+    zoom: pixelWidth / template.designWidth,
+    fonts,
+  };
+}

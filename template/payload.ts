@@ -1,0 +1,112 @@
+/**
+ * Per-record payloads: what changes on the page for one recipient. Built on
+ * the Deno side (placeholders filled, images loaded, QR matrices computed), so
+ * the page only draws.
+ *
+ * @module
+ */
+import QRCode from "qrcode";
+import type { AssetResolver } from "./assets.ts";
+import { isTruthy, substitute } from "./fields.ts";
+import type { Template, VariableObject } from "./parse.ts";
+
+/** The new state of one variable object. */
+export interface ObjectUpdate {
+  id: string;
+  visible: boolean;
+  text?: string;
+  /** A `data:` URL, or null to hide the image. */
+  image?: string | null;
+  /** QR matrix: `size`×`size` modules, row by row, "1" for dark. */
+  qr?: { size: number; modules: string };
+}
+
+/** Everything that changes between two pieces. Plain JSON. */
+export interface PiecePayload {
+  /** 1-based record number. */
+  index: number;
+  objects: ObjectUpdate[];
+}
+
+/** One record could not be turned into a piece; the batch may go on. */
+export class RecordError extends Error {
+  override name = "RecordError";
+  /** 1-based record number. */
+  readonly index: number;
+  constructor(index: number, message: string, options?: ErrorOptions) {
+    super(`Cannot render record ${index}: ${message}`, options);
+    this.index = index;
+  }
+}
+
+/**
+ * The payload of record `index`. Throws {@linkcode RecordError} naming the
+ * record and the field for a value that cannot be used.
+ */
+export async function piecePayload(
+  template: Template,
+  record: { index: number; values: Readonly<Record<string, string>> },
+  assets: AssetResolver,
+): Promise<PiecePayload> {
+  const { index, values } = record;
+  const objects = await Promise.all(
+    template.variables.map((v) => update(v, index, values, assets)),
+  );
+  return { index, objects };
+}
+
+async function update(
+  v: VariableObject,
+  index: number,
+  values: Readonly<Record<string, string>>,
+  assets: AssetResolver,
+): Promise<ObjectUpdate> {
+  const visible = v.visibleIf === undefined || isTruthy(values[v.visibleIf]);
+  const out: ObjectUpdate = { id: v.id, visible };
+  if (v.kind === "text") out.text = substitute(v.text!, values);
+  if (v.kind === "image") {
+    const src = substitute(v.src!, values).trim();
+    if (!visible || src === "") {
+      out.image = null;
+    } else {
+      try {
+        out.image = await assets.imageDataUrl(src, `${v.path}.src`);
+      } catch (error) {
+        throw new RecordError(index, (error as Error).message, {
+          cause: error,
+        });
+      }
+    }
+  }
+  if (v.kind === "qr" && visible) {
+    const text = substitute(v.qr!.value, values);
+    if (text.trim() === "") {
+      throw new RecordError(
+        index,
+        `${v.path}.qr.value "${v.qr!.value}" is empty for this record`,
+      );
+    }
+    out.qr = qrMatrix(text, v.qr!.ecc, index, v.path);
+  }
+  return out;
+}
+
+function qrMatrix(
+  text: string,
+  ecc: "L" | "M" | "Q" | "H",
+  index: number,
+  path: string,
+): { size: number; modules: string } {
+  try {
+    const { modules } = QRCode.create(text, { errorCorrectionLevel: ecc });
+    let bits = "";
+    for (const dark of modules.data) bits += dark ? "1" : "0";
+    return { size: modules.size, modules: bits };
+  } catch (error) {
+    throw new RecordError(
+      index,
+      `${path}.qr.value cannot be encoded: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Preflight: every field a template uses must be a column of the data, checked
+ * before anything renders.
+ *
+ * @module
+ */
+import type { Template } from "./parse.ts";
+
+/** The data lacks columns the template needs. `missing` lists them all. */
+export class MissingFieldsError extends Error {
+  override name = "MissingFieldsError";
+  /** Field names with no column, in the template's order. */
+  readonly missing: string[];
+  constructor(message: string, missing: string[]) {
+    super(message);
+    this.missing = missing;
+  }
+}
+
+/**
+ * Throws {@linkcode MissingFieldsError} naming every field of `template` that
+ * is not among `headers`; `dataSource` names the data in the message.
+ */
+export function preflight(
+  template: Pick<Template, "fields" | "source">,
+  headers: readonly string[],
+  dataSource: string,
+): void {
+  const have = new Set(headers);
+  const missing = template.fields.filter((field) => !have.has(field));
+  if (missing.length === 0) return;
+  const list = missing.map((f) => `"${f}"`).join(", ");
+  const s = missing.length === 1 ? "" : "s";
+  throw new MissingFieldsError(
+    `Cannot render ${template.source} with ${dataSource}: missing column${s} ${list} ` +
+      `(the data has ${
+        headers.map((h) => `"${h}"`).join(", ") || "no columns"
+      })`,
+    missing,
+  );
+}
