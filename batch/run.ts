@@ -150,6 +150,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   let failed = 0;
   let firstFailure: Error | undefined;
   const stop = new AbortController();
+  // Stopping (first failure, or the caller's signal) takes no new records;
+  // pieces already in flight finish unless the caller's signal aborts them.
   const stopSignal = signal
     ? AbortSignal.any([signal, stop.signal])
     : stop.signal;
@@ -212,7 +214,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     };
     try {
       const payload = await piecePayload(template, record, assets);
-      const piece = await renderer!.render(payload, stopSignal);
+      const piece = await renderer!.render(payload, signal);
       entry.mode = renderer!.mode;
       const bytes = format === "pdf"
         ? await piecePdf(piece.image, template.geometry, {
@@ -233,12 +235,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       if (merged) {
         ordered.set(record.index, format === "pdf" ? piece.image : null);
       }
-      return piece;
     } catch (error) {
-      if (
-        stop.signal.aborted && !(error instanceof RecordError) && !firstFailure
-      ) throw error;
-      signal?.throwIfAborted();
+      if (signal?.aborted) return; // not rendered: listed as such
       entry.status = "failed";
       entry.error = error instanceof RecordError
         ? error.message
@@ -250,11 +248,10 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
         firstFailure = error as Error;
         stop.abort(error);
       }
-    } finally {
-      entry.ms = Math.round(performance.now() - t0);
-      entries.set(record.index, entry);
-      progress();
     }
+    entry.ms = Math.round(performance.now() - t0);
+    entries.set(record.index, entry);
+    progress();
   };
 
   try {
@@ -267,7 +264,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     });
     const records = readCsv(options.data, {
       delimiter: options.delimiter,
-      signal: stopSignal,
+      signal,
     });
     let taken = 0;
     const next = async (): Promise<CsvRecord | undefined> => {
@@ -292,9 +289,13 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
         }
       }
     };
-    await Promise.all(Array.from({ length: inFlight }, worker)).finally(() =>
-      records.return(undefined)
+    // Every worker settles before the renderer closes: none is cut off.
+    const settled = await Promise.allSettled(
+      Array.from({ length: inFlight }, worker),
     );
+    await records.return(undefined);
+    const broken = settled.find((s) => s.status === "rejected");
+    if (broken) throw broken.reason;
     if (merged && !firstFailure) {
       await writeFileAtomic(options.out, "merged.pdf", await merged.save());
     }

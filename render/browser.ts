@@ -5,6 +5,7 @@
  *
  * @module
  */
+import process from "node:process";
 import puppeteer, {
   type Browser as PuppeteerBrowser,
   type Page,
@@ -153,14 +154,10 @@ export class Browser implements AsyncDisposable {
         this.#browser.close().catch(() => "error" as const),
         deadline,
       ]);
-      if (outcome !== undefined && child && child.exitCode === null) {
-        child.kill("SIGKILL");
-      }
-      if (child && child.exitCode === null && child.signalCode === null) {
-        await Promise.race([
-          new Promise((resolve) => child.once("exit", resolve)),
-          new Promise((resolve) => setTimeout(resolve, 2000)),
-        ]);
+      if (outcome !== undefined && child?.pid !== undefined) {
+        // Chromium leads its own process group (puppeteer starts it
+        // detached): kill the group, so no renderer or zygote outlives it.
+        await killGroup(child.pid);
       }
     } finally {
       clearTimeout(timer);
@@ -170,5 +167,25 @@ export class Browser implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** SIGKILLs a process group and waits (up to 2 s) until it is gone. */
+async function killGroup(pgid: number): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    return; // already gone
+  }
+  for (let waited = 0; alive() && waited < 2000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

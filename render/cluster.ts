@@ -28,11 +28,21 @@ export class ClusterRenderer implements Renderer {
     this.#encode = encode;
   }
 
+  /** Renders on a fresh tab; a failure is retried once on another fresh tab. */
   async render(
     payload: PiecePayload,
     signal?: AbortSignal,
   ): Promise<RenderedPiece> {
     signal?.throwIfAborted();
+    try {
+      return await this.#once(payload);
+    } catch {
+      signal?.throwIfAborted();
+      return await this.#once(payload);
+    }
+  }
+
+  async #once(payload: PiecePayload): Promise<RenderedPiece> {
     const page = await RenderPage.open(this.#browser, this.#spec, this.#encode);
     this.#open.add(page);
     try {

@@ -1,0 +1,88 @@
+/**
+ * Test helpers: independent readers for what pressrun writes (poppler for
+ * PDFs, jsqr for QR codes) and process counting.
+ *
+ * @module
+ */
+import jsQRModule from "jsqr";
+import { PNG } from "pngjs";
+import { Buffer } from "node:buffer";
+import { join } from "node:path";
+
+// jsqr is CommonJS: its default import is the function itself.
+const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
+
+/** Runs a command; throws with its stderr when it fails. */
+export async function run(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** `pdfinfo` of a PDF: page count and the first page's size in points. */
+export async function pdfInfo(path: string): Promise<{ pages: number; width: number; height: number; trim: number[] }> {
+  const text = await run("pdfinfo", ["-box", path]);
+  const pages = Number(/^Pages:\s+(\d+)/m.exec(text)?.[1]);
+  const size = /^Page size:\s+([\d.]+) x ([\d.]+) pts/m.exec(text);
+  const trim = /^TrimBox:\s+(.+)$/m.exec(text)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+  return { pages, width: Number(size?.[1]), height: Number(size?.[2]), trim };
+}
+
+/** Rasterises every page of a PDF with pdftoppm; returns the PNG paths in page order. */
+export async function pdfToPngs(path: string, dir: string, dpi = 150): Promise<string[]> {
+  const prefix = join(dir, crypto.randomUUID());
+  await run("pdftoppm", ["-r", String(dpi), "-png", path, prefix]);
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith(prefix.slice(dir.length + 1))) names.push(join(dir, entry.name));
+  }
+  return names.sort();
+}
+
+/** Decoded RGBA pixels of a PNG file or bytes. */
+export async function readPng(file: string | Uint8Array): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const bytes = typeof file === "string" ? await Deno.readFile(file) : file;
+  const png = PNG.sync.read(Buffer.from(bytes));
+  return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
+}
+
+/** The text of the QR code in a PNG, or undefined when none decodes. */
+export async function decodeQr(file: string | Uint8Array): Promise<string | undefined> {
+  const { width, height, data } = await readPng(file);
+  return jsQR(new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength), width, height)?.data;
+}
+
+/** Pids of running Chromium processes (any profile). */
+export async function chromiumPids(): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const comm = (await Deno.readTextFile(`/proc/${entry.name}/comm`)).trim();
+      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (/chrom/i.test(comm) && state !== "Z") pids.push(Number(entry.name));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** A temporary folder removed by `await using`. */
+export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "pressrun-test-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
+}
+
+/** The bundled example template, used by the browser tests. */
+export const EXAMPLE_TEMPLATE = "examples/postcard/template.json";
+/** The shared fixtures. */
+export const TRICKY_CSV = "../shared/fixtures/recipients-tricky.csv";
+export const TRICKY_BOM_CSV = "../shared/fixtures/recipients-tricky-bom-semicolon.csv";
+export const MALFORMED_CSV = "../shared/fixtures/recipients-malformed.csv";
