@@ -1,7 +1,6 @@
 // The render page: Fabric and the template load once; each record is one
 // call to `pressrun.render(payload)`, which applies the record's values, paints
 // and returns the encoded image. Runs in Chromium; plain JavaScript, no build.
-// deno-lint-ignore-file no-window
 "use strict";
 
 /** @typedef {{ obj: any, kind: string, base: Record<string, any> }} Slot */

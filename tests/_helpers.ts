@@ -14,44 +14,73 @@ const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 
 /** Runs a command; throws with its stderr when it fails. */
 export async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const out = await new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   if (!out.success) {
-    throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed: ${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
   }
   return new TextDecoder().decode(out.stdout);
 }
 
 /** `pdfinfo` of a PDF: page count and the first page's size in points. */
-export async function pdfInfo(path: string): Promise<{ pages: number; width: number; height: number; trim: number[] }> {
+export async function pdfInfo(
+  path: string,
+): Promise<{ pages: number; width: number; height: number; trim: number[] }> {
   const text = await run("pdfinfo", ["-box", path]);
   const pages = Number(/^Pages:\s+(\d+)/m.exec(text)?.[1]);
   const size = /^Page size:\s+([\d.]+) x ([\d.]+) pts/m.exec(text);
-  const trim = /^TrimBox:\s+(.+)$/m.exec(text)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+  const trim =
+    /^TrimBox:\s+(.+)$/m.exec(text)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
   return { pages, width: Number(size?.[1]), height: Number(size?.[2]), trim };
 }
 
 /** Rasterises every page of a PDF with pdftoppm; returns the PNG paths in page order. */
-export async function pdfToPngs(path: string, dir: string, dpi = 150): Promise<string[]> {
+export async function pdfToPngs(
+  path: string,
+  dir: string,
+  dpi = 150,
+): Promise<string[]> {
   const prefix = join(dir, crypto.randomUUID());
   await run("pdftoppm", ["-r", String(dpi), "-png", path, prefix]);
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.name.startsWith(prefix.slice(dir.length + 1))) names.push(join(dir, entry.name));
+    if (entry.name.startsWith(prefix.slice(dir.length + 1))) {
+      names.push(join(dir, entry.name));
+    }
   }
   return names.sort();
 }
 
 /** Decoded RGBA pixels of a PNG file or bytes. */
-export async function readPng(file: string | Uint8Array): Promise<{ width: number; height: number; data: Uint8Array }> {
+export async function readPng(
+  file: string | Uint8Array,
+): Promise<{ width: number; height: number; data: Uint8Array }> {
   const bytes = typeof file === "string" ? await Deno.readFile(file) : file;
   const png = PNG.sync.read(Buffer.from(bytes));
-  return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
+  return {
+    width: png.width,
+    height: png.height,
+    data: new Uint8Array(png.data),
+  };
 }
 
 /** The text of the QR code in a PNG, or undefined when none decodes. */
-export async function decodeQr(file: string | Uint8Array): Promise<string | undefined> {
+export async function decodeQr(
+  file: string | Uint8Array,
+): Promise<string | undefined> {
   const { width, height, data } = await readPng(file);
-  return jsQR(new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength), width, height)?.data;
+  return jsQR(
+    new Uint8ClampedArray(data.buffer, data.byteOffset, data.byteLength),
+    width,
+    height,
+  )?.data;
 }
 
 /** Pids of running Chromium processes (any profile). */
@@ -62,7 +91,10 @@ export async function chromiumPids(): Promise<number[]> {
     try {
       const comm = (await Deno.readTextFile(`/proc/${entry.name}/comm`)).trim();
       const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      const state = stat.slice(
+        stat.lastIndexOf(")") + 2,
+        stat.lastIndexOf(")") + 3,
+      );
       if (/chrom/i.test(comm) && state !== "Z") pids.push(Number(entry.name));
     } catch {
       // The process ended while we looked.
@@ -76,7 +108,8 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   const path = await Deno.makeTempDir({ prefix: "pressrun-test-" });
   return {
     path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
+    [Symbol.asyncDispose]: () =>
+      Deno.remove(path, { recursive: true }).catch(() => {}),
   };
 }
 
@@ -84,5 +117,6 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
 export const EXAMPLE_TEMPLATE = "examples/postcard/template.json";
 /** The shared fixtures. */
 export const TRICKY_CSV = "../shared/fixtures/recipients-tricky.csv";
-export const TRICKY_BOM_CSV = "../shared/fixtures/recipients-tricky-bom-semicolon.csv";
+export const TRICKY_BOM_CSV =
+  "../shared/fixtures/recipients-tricky-bom-semicolon.csv";
 export const MALFORMED_CSV = "../shared/fixtures/recipients-malformed.csv";

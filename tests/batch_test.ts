@@ -62,9 +62,17 @@ Deno.test("runBatch() renders every tricky recipient to a 6.25×4.25 in PDF whos
         assert.equal(await decodeQr(png!), urls[i], `record ${i + 1}`);
       }
       const merged = await pdfInfo(join(out.path, "merged.pdf"));
-      assert.deepEqual([merged.pages, merged.width, merged.height], [12, 450, 306]);
+      assert.deepEqual([merged.pages, merged.width, merged.height], [
+        12,
+        450,
+        306,
+      ]);
       await run("qpdf", ["--check", join(out.path, "merged.pdf")]);
-      const mergedPages = await pdfToPngs(join(out.path, "merged.pdf"), pngs.path, 150);
+      const mergedPages = await pdfToPngs(
+        join(out.path, "merged.pdf"),
+        pngs.path,
+        150,
+      );
       assert.equal(await decodeQr(mergedPages[6]!), urls[6], "merged page 7");
       const text = await run("pdftotext", [join(out.path, "0002.pdf"), "-"]);
       assert.equal(text.trim(), "", "pieces are images: no stray text layer");
@@ -76,7 +84,11 @@ Deno.test("runBatch() renders every tricky recipient to a 6.25×4.25 in PDF whos
 Deno.test("runBatch() names the file and line of a malformed CSV and writes no PDF", async () => {
   await using out = await tempDir();
   await assert.rejects(
-    runBatch({ template: EXAMPLE_TEMPLATE, data: MALFORMED_CSV, out: out.path }),
+    runBatch({
+      template: EXAMPLE_TEMPLATE,
+      data: MALFORMED_CSV,
+      out: out.path,
+    }),
     (error: Error) => {
       assert.ok(error instanceof SyntaxError);
       assert.match(error.message, /recipients-malformed\.csv line 3/);
@@ -89,7 +101,10 @@ Deno.test("runBatch() names the file and line of a malformed CSV and writes no P
 Deno.test("runBatch() lists every missing column before rendering anything", async () => {
   await using dir = await tempDir();
   const csv = join(dir.path, "few.csv");
-  await Deno.writeTextFile(csv, "id,url,firstName\n1,https://example.com/r/1,Ann\n");
+  await Deno.writeTextFile(
+    csv,
+    "id,url,firstName\n1,https://example.com/r/1,Ann\n",
+  );
   const out = join(dir.path, "out");
   await assert.rejects(
     runBatch({ template: EXAMPLE_TEMPLATE, data: csv, out }),
@@ -97,7 +112,16 @@ Deno.test("runBatch() lists every missing column before rendering anything", asy
       assert.ok(error instanceof MissingFieldsError);
       assert.deepEqual(
         [...error.missing].sort(),
-        ["city", "company", "lastName", "offer", "photo", "state", "street", "zip"],
+        [
+          "city",
+          "company",
+          "lastName",
+          "offer",
+          "photo",
+          "state",
+          "street",
+          "zip",
+        ],
       );
       assert.match(error.message, /few\.csv/);
       assert.match(error.message, /"offer"/);
@@ -118,12 +142,33 @@ Deno.test("runBatch() gives a bare 1536×1024 Fabric document a landscape page o
       height: 1024,
       background: "#ffffff",
       objects: [
-        { type: "Textbox", left: 80, top: 80, width: 900, text: "Hello {{firstName}}", fontSize: 72, fontFamily: "Noto Sans" },
-        { type: "Rect", left: 1100, top: 560, width: 380, height: 380, fill: "#fff", qr: { value: "{{url}}" } },
+        {
+          type: "Textbox",
+          left: 80,
+          top: 80,
+          width: 900,
+          text: "Hello {{firstName}}",
+          fontSize: 72,
+          fontFamily: "Noto Sans",
+        },
+        {
+          type: "Rect",
+          left: 1100,
+          top: 560,
+          width: 380,
+          height: 380,
+          fill: "#fff",
+          qr: { value: "{{url}}" },
+        },
       ],
     }),
   );
-  const result = await runBatch({ template, data: TRICKY_CSV, out: join(dir.path, "out"), limit: 2 });
+  const result = await runBatch({
+    template,
+    data: TRICKY_CSV,
+    out: join(dir.path, "out"),
+    limit: 2,
+  });
   assert.equal(result.rendered, 2);
   const file = join(dir.path, "out", result.manifest.records[1]!.file!);
   const info = await pdfInfo(file);
@@ -137,7 +182,8 @@ Deno.test("runBatch() gives a bare 1536×1024 Fabric document a landscape page o
 Deno.test("runBatch() with onError skip renders the others and lists the failed record in the manifest", async () => {
   await using dir = await tempDir();
   const csv = join(dir.path, "data.csv");
-  const rows = (await Deno.readTextFile("examples/postcard/recipients.csv")).trim().split("\n");
+  const rows = (await Deno.readTextFile("examples/postcard/recipients.csv"))
+    .trim().split("\n");
   rows[2] = rows[2]!.replace(/,portrait-ak\.jpg$/, ",no-such-photo.jpg");
   await Deno.writeTextFile(csv, rows.slice(0, 4).join("\n") + "\n");
   const template = join(dir.path, "template.json");
@@ -151,13 +197,30 @@ Deno.test("runBatch() with onError skip renders the others and lists the failed 
   const failed = result.manifest.records[1]!;
   assert.equal(failed.status, "failed");
   assert.match(failed.error!, /^Cannot render record 2: .*no-such-photo\.jpg/);
-  const written = JSON.parse(await Deno.readTextFile(join(out, "manifest.json")));
-  assert.deepEqual(written.records.map((r: { status: string }) => r.status), ["ok", "failed", "ok"]);
-  assert.deepEqual(await filesIn(out), ["0001.pdf", "0003.pdf", "manifest.json"]);
+  const written = JSON.parse(
+    await Deno.readTextFile(join(out, "manifest.json")),
+  );
+  assert.deepEqual(written.records.map((r: { status: string }) => r.status), [
+    "ok",
+    "failed",
+    "ok",
+  ]);
+  assert.deepEqual(await filesIn(out), [
+    "0001.pdf",
+    "0003.pdf",
+    "manifest.json",
+  ]);
 
   const stopped = join(dir.path, "fail");
   await assert.rejects(
-    runBatch({ template, data: csv, out: stopped, onError: "fail", merge: true, concurrency: 1 }),
+    runBatch({
+      template,
+      data: csv,
+      out: stopped,
+      onError: "fail",
+      merge: true,
+      concurrency: 1,
+    }),
     (error: Error) => {
       assert.ok(error instanceof BatchFailedError);
       assert.match(error.message, /record 2/);
@@ -173,9 +236,23 @@ Deno.test("runBatch() with onError skip renders the others and lists the failed 
 
 Deno.test("runBatch() with format png writes 1875×1275 images, one per record", async () => {
   await using out = await tempDir();
-  const result = await runBatch({ template: EXAMPLE_TEMPLATE, data: TRICKY_CSV, out: out.path, format: "png", limit: 3, name: "{{lastName}}" });
-  assert.deepEqual(result.manifest.records.map((r) => r.file), ["0001-Lee.png", "0002-Martínez-García.png", "0003-Ångström.png"]);
+  const result = await runBatch({
+    template: EXAMPLE_TEMPLATE,
+    data: TRICKY_CSV,
+    out: out.path,
+    format: "png",
+    limit: 3,
+    name: "{{lastName}}",
+  });
+  assert.deepEqual(result.manifest.records.map((r) => r.file), [
+    "0001-Lee.png",
+    "0002-Martínez-García.png",
+    "0003-Ångström.png",
+  ]);
   const png = await readPng(join(out.path, "0002-Martínez-García.png"));
   assert.deepEqual([png.width, png.height], [1875, 1275]);
-  assert.equal(await decodeQr(join(out.path, "0003-Ångström.png")), "https://example.com/r/3");
+  assert.equal(
+    await decodeQr(join(out.path, "0003-Ångström.png")),
+    "https://example.com/r/3",
+  );
 });

@@ -13,7 +13,17 @@ async function profileDirs(): Promise<string[]> {
 
 Deno.test("chromiumArgs() starts Chromium headless-safe and quiet on the network", () => {
   const args = chromiumArgs(["--foo"]);
-  for (const flag of ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]) {
+  for (
+    const flag of [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ]
+  ) {
     assert.ok(args.includes(flag), flag);
   }
   assert.equal(args.at(-1), "--foo");
@@ -35,19 +45,22 @@ Deno.test("chromiumPath() prefers the option, then PRESSRUN_CHROMIUM, then /usr/
 
 Deno.test("Browser.close() leaves no Chromium process and no profile folder, and is safe to call twice", async (t) => {
   for (const closeTimeoutMs of [5000, 1]) {
-    await t.step(closeTimeoutMs === 1 ? "killed after a missed deadline" : "asked to quit", async () => {
-      const pidsBefore = await chromiumPids();
-      const dirsBefore = await profileDirs();
-      const browser = await Browser.launch({ closeTimeoutMs });
-      const page = await browser.newPage();
-      await page.goto("about:blank");
-      assert.ok(browser.pid && (await chromiumPids()).includes(browser.pid));
-      assert.ok((await profileDirs()).length > dirsBefore.length);
-      await browser.close();
-      await browser.close();
-      assert.deepEqual(await chromiumPids(), pidsBefore);
-      assert.deepEqual(await profileDirs(), dirsBefore);
-    });
+    await t.step(
+      closeTimeoutMs === 1 ? "killed after a missed deadline" : "asked to quit",
+      async () => {
+        const pidsBefore = await chromiumPids();
+        const dirsBefore = await profileDirs();
+        const browser = await Browser.launch({ closeTimeoutMs });
+        const page = await browser.newPage();
+        await page.goto("about:blank");
+        assert.ok(browser.pid && (await chromiumPids()).includes(browser.pid));
+        assert.ok((await profileDirs()).length > dirsBefore.length);
+        await browser.close();
+        await browser.close();
+        assert.deepEqual(await chromiumPids(), pidsBefore);
+        assert.deepEqual(await profileDirs(), dirsBefore);
+      },
+    );
   }
 });
 

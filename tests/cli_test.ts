@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromiumPids, EXAMPLE_TEMPLATE, MALFORMED_CSV, pdfInfo, tempDir, TRICKY_CSV } from "./_helpers.ts";
+import {
+  chromiumPids,
+  EXAMPLE_TEMPLATE,
+  MALFORMED_CSV,
+  pdfInfo,
+  tempDir,
+  TRICKY_CSV,
+} from "./_helpers.ts";
 
 /** Runs the CLI the way a user does, as its own process. */
 async function cli(args: string[], env: Record<string, string> = {}) {
@@ -11,34 +18,70 @@ async function cli(args: string[], env: Record<string, string> = {}) {
     stderr: "piped",
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: decode(out.stdout),
+    stderr: decode(out.stderr),
+  };
 }
 
 Deno.test("cli render writes one PDF per record plus merged.pdf and exits 0", async () => {
   await using dir = await tempDir();
   const pidsBefore = await chromiumPids();
   const out = join(dir.path, "out");
-  const { code, stderr } = await cli(["render", "--template", EXAMPLE_TEMPLATE, "--data", TRICKY_CSV, "--out", out, "--merge", "--limit", "5"]);
+  const { code, stderr } = await cli([
+    "render",
+    "--template",
+    EXAMPLE_TEMPLATE,
+    "--data",
+    TRICKY_CSV,
+    "--out",
+    out,
+    "--merge",
+    "--limit",
+    "5",
+  ]);
   assert.equal(code, 0, stderr);
   assert.match(stderr, /Using PERSISTENT renderer/);
   assert.match(stderr, /Done: 5 rendered, 0 failed/);
   assert.equal((await pdfInfo(join(out, "merged.pdf"))).pages, 5);
-  const manifest = JSON.parse(await Deno.readTextFile(join(out, "manifest.json")));
+  const manifest = JSON.parse(
+    await Deno.readTextFile(join(out, "manifest.json")),
+  );
   assert.equal(manifest.records.length, 5);
-  assert.deepEqual(await chromiumPids(), pidsBefore, "no Chromium left after the CLI exits");
+  assert.deepEqual(
+    await chromiumPids(),
+    pidsBefore,
+    "no Chromium left after the CLI exits",
+  );
 });
 
 Deno.test("cli render --json prints progress events and a result, and honours PRESSRUN_RENDERER", async () => {
   await using dir = await tempDir();
   const { code, stdout } = await cli(
-    ["render", "-t", EXAMPLE_TEMPLATE, "-d", TRICKY_CSV, "-o", dir.path, "--limit", "3", "--json"],
+    [
+      "render",
+      "-t",
+      EXAMPLE_TEMPLATE,
+      "-d",
+      TRICKY_CSV,
+      "-o",
+      dir.path,
+      "--limit",
+      "3",
+      "--json",
+    ],
     { PRESSRUN_RENDERER: "cluster" },
   );
   assert.equal(code, 0);
   const events = stdout.trim().split("\n").map((l) => JSON.parse(l));
   const progress = events.filter((e) => e.type === "progress");
   assert.deepEqual(progress.map((e) => e.done), [1, 2, 3]);
-  assert.ok(progress.every((e) => e.mode === "cluster" && e.total === 3 && typeof e.rate === "number"));
+  assert.ok(
+    progress.every((e) =>
+      e.mode === "cluster" && e.total === 3 && typeof e.rate === "number"
+    ),
+  );
   const result = events.at(-1);
   assert.equal(result.type, "result");
   assert.equal(result.rendered, 3);
@@ -47,9 +90,20 @@ Deno.test("cli render --json prints progress events and a result, and honours PR
 Deno.test("cli render exits 2 naming the line of a malformed CSV, with no PDF written", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "out");
-  const { code, stderr } = await cli(["render", "--template", EXAMPLE_TEMPLATE, "--data", MALFORMED_CSV, "--out", out]);
+  const { code, stderr } = await cli([
+    "render",
+    "--template",
+    EXAMPLE_TEMPLATE,
+    "--data",
+    MALFORMED_CSV,
+    "--out",
+    out,
+  ]);
   assert.equal(code, 2);
-  assert.match(stderr, /^error: Cannot read recipients-malformed\.csv line 3: /m);
+  assert.match(
+    stderr,
+    /^error: Cannot read recipients-malformed\.csv line 3: /m,
+  );
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
 });
 
@@ -58,7 +112,15 @@ Deno.test("cli render exits 2 listing missing columns, and 2 for bad usage", asy
   const csv = join(dir.path, "few.csv");
   await Deno.writeTextFile(csv, "id,url\n1,https://example.com/r/1\n");
   await t.step("missing columns", async () => {
-    const { code, stderr } = await cli(["render", "--template", EXAMPLE_TEMPLATE, "--data", csv, "--out", join(dir.path, "o")]);
+    const { code, stderr } = await cli([
+      "render",
+      "--template",
+      EXAMPLE_TEMPLATE,
+      "--data",
+      csv,
+      "--out",
+      join(dir.path, "o"),
+    ]);
     assert.equal(code, 2);
     assert.match(stderr, /few\.csv: missing columns /);
     for (const field of ["firstName", "lastName", "offer", "photo", "zip"]) {
@@ -66,17 +128,44 @@ Deno.test("cli render exits 2 listing missing columns, and 2 for bad usage", asy
     }
   });
   await t.step("missing --out", async () => {
-    const { code, stderr } = await cli(["render", "--template", EXAMPLE_TEMPLATE, "--data", csv]);
+    const { code, stderr } = await cli([
+      "render",
+      "--template",
+      EXAMPLE_TEMPLATE,
+      "--data",
+      csv,
+    ]);
     assert.equal(code, 2);
     assert.match(stderr, /--out is required/);
   });
   await t.step("unknown renderer", async () => {
-    const { code, stderr } = await cli(["render", "-t", EXAMPLE_TEMPLATE, "-d", csv, "-o", dir.path, "--renderer", "fast"]);
+    const { code, stderr } = await cli([
+      "render",
+      "-t",
+      EXAMPLE_TEMPLATE,
+      "-d",
+      csv,
+      "-o",
+      dir.path,
+      "--renderer",
+      "fast",
+    ]);
     assert.equal(code, 2);
-    assert.match(stderr, /--renderer must be auto, persistent or cluster, got "fast"/);
+    assert.match(
+      stderr,
+      /--renderer must be auto, persistent or cluster, got "fast"/,
+    );
   });
   await t.step("unknown template file", async () => {
-    const { code, stderr } = await cli(["render", "-t", "nope.json", "-d", csv, "-o", dir.path]);
+    const { code, stderr } = await cli([
+      "render",
+      "-t",
+      "nope.json",
+      "-d",
+      csv,
+      "-o",
+      dir.path,
+    ]);
     assert.equal(code, 2);
     assert.match(stderr, /nope\.json/);
   });
@@ -85,19 +174,50 @@ Deno.test("cli render exits 2 listing missing columns, and 2 for bad usage", asy
 Deno.test("cli render --on-error skip exits 1 when a record fails, after rendering the others", async () => {
   await using dir = await tempDir();
   const csv = join(dir.path, "data.csv");
-  await Deno.writeTextFile(csv, "id,firstName,lastName,company,street,city,state,zip,offer,url,photo\n1,A,B,,s,c,,1,x,https://example.com/r/1,\n2,C,D,,s,c,,1,x,,\n");
+  await Deno.writeTextFile(
+    csv,
+    "id,firstName,lastName,company,street,city,state,zip,offer,url,photo\n1,A,B,,s,c,,1,x,https://example.com/r/1,\n2,C,D,,s,c,,1,x,,\n",
+  );
   const out = join(dir.path, "out");
-  const { code, stderr } = await cli(["render", "-t", EXAMPLE_TEMPLATE, "-d", csv, "-o", out, "--on-error", "skip"]);
+  const { code, stderr } = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    csv,
+    "-o",
+    out,
+    "--on-error",
+    "skip",
+  ]);
   assert.equal(code, 1);
   assert.match(stderr, /Cannot render record 2: .*qr\.value/);
-  const manifest = JSON.parse(await Deno.readTextFile(join(out, "manifest.json")));
-  assert.deepEqual(manifest.records.map((r: { status: string }) => r.status), ["ok", "failed"]);
+  const manifest = JSON.parse(
+    await Deno.readTextFile(join(out, "manifest.json")),
+  );
+  assert.deepEqual(manifest.records.map((r: { status: string }) => r.status), [
+    "ok",
+    "failed",
+  ]);
 });
 
 Deno.test("cli --help prints the usage with every flag and exits 0", async () => {
   const { code, stdout } = await cli(["render", "--help"]);
   assert.equal(code, 0);
-  for (const flag of ["--template", "--data", "--out", "--renderer", "--concurrency", "--merge", "--format", "--limit", "--on-error", "--json"]) {
+  for (
+    const flag of [
+      "--template",
+      "--data",
+      "--out",
+      "--renderer",
+      "--concurrency",
+      "--merge",
+      "--format",
+      "--limit",
+      "--on-error",
+      "--json",
+    ]
+  ) {
     assert.ok(stdout.includes(flag), flag);
   }
 });

@@ -11,7 +11,14 @@ import { AssetResolver } from "../template/assets.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import { loadTemplate } from "../template/parse.ts";
 import { piecePayload } from "../template/payload.ts";
-import { decodeQr, EXAMPLE_TEMPLATE, pdfToPngs, readPng, tempDir, TRICKY_CSV } from "./_helpers.ts";
+import {
+  decodeQr,
+  EXAMPLE_TEMPLATE,
+  pdfToPngs,
+  readPng,
+  tempDir,
+  TRICKY_CSV,
+} from "./_helpers.ts";
 
 async function examplePayloads(count: number) {
   const template = await loadTemplate(EXAMPLE_TEMPLATE);
@@ -28,7 +35,9 @@ async function examplePayloads(count: number) {
 Deno.test("PersistentRenderer.render() reuses its warm pages for the next records", async () => {
   await using browser = await Browser.launch();
   const { spec, payloads } = await examplePayloads(4);
-  await using pool = await PersistentRenderer.start(browser, spec, { pages: 2 });
+  await using pool = await PersistentRenderer.start(browser, spec, {
+    pages: 2,
+  });
   const before = pool.pages;
   assert.equal(before.length, 2);
   for (const payload of payloads) {
@@ -42,7 +51,9 @@ Deno.test("PersistentRenderer.render() reuses its warm pages for the next record
 Deno.test("PersistentRenderer replaces a page that dies and retries its record on a fresh one", async () => {
   await using browser = await Browser.launch();
   const { spec, payloads } = await examplePayloads(2);
-  await using pool = await PersistentRenderer.start(browser, spec, { pages: 1 });
+  await using pool = await PersistentRenderer.start(browser, spec, {
+    pages: 1,
+  });
   const [first] = pool.pages;
   await first!.page.close();
   const piece = await pool.render(payloads[1]!);
@@ -54,7 +65,9 @@ Deno.test("PersistentRenderer replaces a page that dies and retries its record o
 Deno.test("persistent and cluster renderers produce identical pixels for the same records", async () => {
   await using browser = await Browser.launch();
   const { spec, payloads } = await examplePayloads(3);
-  await using pool = await PersistentRenderer.start(browser, spec, { pages: 1 });
+  await using pool = await PersistentRenderer.start(browser, spec, {
+    pages: 1,
+  });
   await using cluster = new ClusterRenderer(browser, spec);
   // The pool renders all records on one page (so state from earlier records
   // would show), the cluster renders each on a fresh page.
@@ -62,14 +75,19 @@ Deno.test("persistent and cluster renderers produce identical pixels for the sam
     const a = await readPng((await pool.render(payload)).image.bytes);
     const b = await readPng((await cluster.render(payload)).image.bytes);
     assert.deepEqual([a.width, a.height], [b.width, b.height]);
-    assert.ok(Buffer.compare(a.data, b.data) === 0, `record ${payload.index} differs`);
+    assert.ok(
+      Buffer.compare(a.data, b.data) === 0,
+      `record ${payload.index} differs`,
+    );
   }
 });
 
 Deno.test("a record's image and texts never leak into the next record on a persistent page", async () => {
   await using browser = await Browser.launch();
   const { spec, payloads } = await examplePayloads(3);
-  await using pool = await PersistentRenderer.start(browser, spec, { pages: 1 });
+  await using pool = await PersistentRenderer.start(browser, spec, {
+    pages: 1,
+  });
   await using cluster = new ClusterRenderer(browser, spec);
   // Record 2 has a photo and a company; record 3 has neither.
   await pool.render(payloads[1]!);
@@ -82,7 +100,8 @@ function collectLog() {
   const lines: string[] = [];
   return {
     lines,
-    log: (level: LogLevel, message: string) => lines.push(`${level}: ${message}`),
+    log: (level: LogLevel, message: string) =>
+      lines.push(`${level}: ${message}`),
   };
 }
 
@@ -103,8 +122,15 @@ Deno.test("auto falls back to cluster when the pool cannot start, and renders ev
   assert.equal(result.rendered, 4);
   assert.equal(result.mode, "cluster");
   assert.deepEqual(new Set(modes), new Set(["cluster"]));
-  assert.ok(lines.some((l) => /falling back to CLUSTER/.test(l)), lines.join("\n"));
-  assert.ok(result.manifest.records.every((r) => r.status === "ok" && r.mode === "cluster"));
+  assert.ok(
+    lines.some((l) => /falling back to CLUSTER/.test(l)),
+    lines.join("\n"),
+  );
+  assert.ok(
+    result.manifest.records.every((r) =>
+      r.status === "ok" && r.mode === "cluster"
+    ),
+  );
 });
 
 Deno.test("auto falls back to cluster when pool pages keep dying mid-batch, with every record rendered exactly once", async () => {
@@ -133,17 +159,30 @@ Deno.test("auto falls back to cluster when pool pages keep dying mid-batch, with
     log,
   });
   assert.ok(kills > 0);
-  assert.ok(lines.some((l) => /falling back to CLUSTER/.test(l)), lines.join("\n"));
+  assert.ok(
+    lines.some((l) => /falling back to CLUSTER/.test(l)),
+    lines.join("\n"),
+  );
   assert.equal(result.mode, "cluster");
   const records = result.manifest.records;
-  assert.deepEqual(records.map((r) => [r.index, r.status]), Array.from({ length: 12 }, (_, i) => [i + 1, "ok"]));
-  assert.ok(records.some((r) => r.mode === "persistent") && records.some((r) => r.mode === "cluster"));
+  assert.deepEqual(
+    records.map((r) => [r.index, r.status]),
+    Array.from({ length: 12 }, (_, i) => [i + 1, "ok"]),
+  );
+  assert.ok(
+    records.some((r) => r.mode === "persistent") &&
+      records.some((r) => r.mode === "cluster"),
+  );
   const files = new Set(records.map((r) => r.file));
   assert.equal(files.size, 12);
   const urls: string[] = [];
   for await (const r of readCsv(TRICKY_CSV)) urls.push(r.values.url!);
   for (const record of records) {
     const [png] = await pdfToPngs(join(out.path, record.file!), pngs.path);
-    assert.equal(await decodeQr(png!), urls[record.index - 1], `record ${record.index}`);
+    assert.equal(
+      await decodeQr(png!),
+      urls[record.index - 1],
+      `record ${record.index}`,
+    );
   }
 });
