@@ -34,7 +34,7 @@ Options:
   --merge               also write merged.pdf with every piece in order
   --format F            pdf | png | jpeg per piece (default: pdf)
   --pdf-image F         png | jpeg image inside each PDF (default: png)
-  --quality Q           JPEG quality 0..1 (default: 0.92)
+  --quality Q           JPEG quality, above 0 and at most 1 (default: 0.92)
   --limit N             render only the first N records
   --on-error MODE       fail (stop at the first failed record) | skip (default: fail)
   --delimiter D         force the CSV delimiter: , ; or tab (default: detected)
@@ -142,9 +142,9 @@ export function parseRenderArgs(
   }
   let renderer;
   try {
-    renderer = v.renderer
-      ? parseRendererChoice(v.renderer, "--renderer")
-      : rendererFromEnv(env);
+    renderer = v.renderer === undefined
+      ? rendererFromEnv(env)
+      : parseRendererChoice(v.renderer.trim().toLowerCase(), "--renderer");
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 // Control characters are exactly what this pattern is for.
 // deno-lint-ignore no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f<>:"/\\|?*\u2028\u2029]+/g;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f<>:"/\\|?*\u2028\u2029]+/g;
 const MAX_NAME = 60;
 
 /**

@@ -120,6 +120,11 @@ export class Browser implements AsyncDisposable {
     return this.#browser.process()?.pid;
   }
 
+  /** The temporary profile folder, when this process launched Chromium. */
+  get profileDir(): string | undefined {
+    return this.#profileDir;
+  }
+
   /** The underlying puppeteer browser. */
   get puppeteer(): PuppeteerBrowser {
     return this.#browser;

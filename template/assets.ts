@@ -68,7 +68,11 @@ export class AssetResolver {
   #localPath(src: string, where: string): string {
     let path = src;
     if (/^file:/i.test(src)) {
-      path = decodeURIComponent(src.replace(/^file:(\/\/)?/i, ""));
+      try {
+        path = decodeURIComponent(src.replace(/^file:(\/\/)?/i, ""));
+      } catch {
+        throw new TypeError(`${where}: "${src}" is not a valid file URL`);
+      }
     } else if (/^[a-z][a-z0-9+.-]*:/i.test(src)) {
       throw new TypeError(
         `${where}: "${src}" is not allowed: assets must be data: URLs or files in the template's folder`,
@@ -97,6 +101,9 @@ export class AssetResolver {
       throw new TypeError(
         `${where}: "${src}" links outside the template's folder`,
       );
+    }
+    if (!(await Deno.stat(real)).isFile) {
+      throw new TypeError(`${where}: "${src}" is not a file`);
     }
     return await Deno.readFile(real);
   }

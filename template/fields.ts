@@ -27,7 +27,10 @@ export function substitute(
   text: string,
   values: Readonly<Record<string, string>>,
 ): string {
-  return text.replace(PLACEHOLDER, (_, name: string) => values[name] ?? "");
+  return text.replace(
+    PLACEHOLDER,
+    (_, name: string) => Object.hasOwn(values, name) ? values[name]! : "",
+  );
 }
 
 /**

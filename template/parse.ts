@@ -219,9 +219,6 @@ export function parseTemplate(
     }
     if (v.visibleIf) fields.add(v.visibleIf);
   }
-  for (const field of fields) {
-    if (field === "") fail(SyntaxError, "an empty {{}} placeholder");
-  }
   return {
     name: typeof json.name === "string" ? json.name : source,
     source,
@@ -244,10 +241,13 @@ function describe(
 ): VariableObject | undefined {
   const v: VariableObject = { id: "", path: where, kind: "other" };
   if (object.visibleIf !== undefined) {
-    if (typeof object.visibleIf !== "string" || object.visibleIf === "") {
+    const field = typeof object.visibleIf === "string"
+      ? object.visibleIf.trim()
+      : "";
+    if (field === "") {
       fail(TypeError, `${where}.visibleIf must be a field name`);
     }
-    v.visibleIf = (object.visibleIf as string).trim();
+    v.visibleIf = field;
   }
   if (object.qr !== undefined) {
     const qr = object.qr;
@@ -277,6 +277,14 @@ function describe(
     v.src = object.src as string;
   } else if (!v.visibleIf) {
     return undefined;
+  }
+  const [key, text] = v.kind === "qr"
+    ? ["qr.value", v.qr!.value]
+    : v.kind === "image"
+    ? ["src", v.src!]
+    : ["text", v.text ?? ""];
+  if (fieldsIn(text).includes("")) {
+    fail(SyntaxError, `${where}.${key} has an empty {{}} placeholder`);
   }
   return v;
 }

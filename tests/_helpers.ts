@@ -83,19 +83,27 @@ export async function decodeQr(
   )?.data;
 }
 
-/** Pids of running Chromium processes (any profile). */
-export async function chromiumPids(): Promise<number[]> {
+/**
+ * Pids of live Chromium processes whose command line mentions `marker` (a
+ * profile folder, or a temp folder it sits in), so tests running side by side
+ * never count each other's browsers.
+ */
+export async function chromiumPids(marker: string): Promise<number[]> {
   const pids: number[] = [];
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const comm = (await Deno.readTextFile(`/proc/${entry.name}/comm`)).trim();
+      if (!/chrom/i.test(comm)) continue;
       const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
       const state = stat.slice(
         stat.lastIndexOf(")") + 2,
         stat.lastIndexOf(")") + 3,
       );
-      if (/chrom/i.test(comm) && state !== "Z") pids.push(Number(entry.name));
+      const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`);
+      if (state !== "Z" && cmdline.includes(marker)) {
+        pids.push(Number(entry.name));
+      }
     } catch {
       // The process ended while we looked.
     }

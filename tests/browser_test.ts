@@ -1,15 +1,6 @@
 import assert from "node:assert/strict";
 import { Browser, chromiumArgs, chromiumPath } from "../render/browser.ts";
-import { chromiumPids } from "./_helpers.ts";
-
-async function profileDirs(): Promise<string[]> {
-  const dirs: string[] = [];
-  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-  for await (const e of Deno.readDir(tmp)) {
-    if (e.name.startsWith("pressrun-chromium-")) dirs.push(e.name);
-  }
-  return dirs.sort();
-}
+import { chromiumPids, tempDir } from "./_helpers.ts";
 
 Deno.test("chromiumArgs() starts Chromium headless-safe and quiet on the network", () => {
   const args = chromiumArgs(["--foo"]);
@@ -48,27 +39,35 @@ Deno.test("Browser.close() leaves no Chromium process and no profile folder, and
     await t.step(
       closeTimeoutMs === 1 ? "killed after a missed deadline" : "asked to quit",
       async () => {
-        const pidsBefore = await chromiumPids();
-        const dirsBefore = await profileDirs();
         const browser = await Browser.launch({ closeTimeoutMs });
+        const profile = browser.profileDir!;
         const page = await browser.newPage();
         await page.goto("about:blank");
-        assert.ok(browser.pid && (await chromiumPids()).includes(browser.pid));
-        assert.ok((await profileDirs()).length > dirsBefore.length);
+        const running = await chromiumPids(profile);
+        assert.ok(browser.pid && running.includes(browser.pid));
+        assert.ok(running.length > 1, "renderer and helper processes too");
+        assert.ok((await Deno.stat(profile)).isDirectory);
         await browser.close();
         await browser.close();
-        assert.deepEqual(await chromiumPids(), pidsBefore);
-        assert.deepEqual(await profileDirs(), dirsBefore);
+        assert.deepEqual(await chromiumPids(profile), []);
+        await assert.rejects(Deno.stat(profile), Deno.errors.NotFound);
       },
     );
   }
 });
 
-Deno.test("Browser.launch() names the executable when Chromium cannot start", async () => {
-  const dirsBefore = await profileDirs();
-  await assert.rejects(
-    Browser.launch({ executablePath: "/nonexistent/chromium" }),
-    /Cannot start Chromium at \/nonexistent\/chromium/,
-  );
-  assert.deepEqual(await profileDirs(), dirsBefore);
+Deno.test("Browser.launch() names the executable when Chromium cannot start, and leaves no profile", async () => {
+  await using tmp = await tempDir();
+  const saved = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", tmp.path);
+  try {
+    await assert.rejects(
+      Browser.launch({ executablePath: "/nonexistent/chromium" }),
+      /Cannot start Chromium at \/nonexistent\/chromium/,
+    );
+  } finally {
+    if (saved === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", saved);
+  }
+  assert.deepEqual([...Deno.readDirSync(tmp.path)], []);
 });

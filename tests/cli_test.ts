@@ -27,20 +27,23 @@ async function cli(args: string[], env: Record<string, string> = {}) {
 
 Deno.test("cli render writes one PDF per record plus merged.pdf and exits 0", async () => {
   await using dir = await tempDir();
-  const pidsBefore = await chromiumPids();
   const out = join(dir.path, "out");
-  const { code, stderr } = await cli([
-    "render",
-    "--template",
-    EXAMPLE_TEMPLATE,
-    "--data",
-    TRICKY_CSV,
-    "--out",
-    out,
-    "--merge",
-    "--limit",
-    "5",
-  ]);
+  // Chromium's profile goes under TMPDIR: a marker for this run's processes.
+  const { code, stderr } = await cli(
+    [
+      "render",
+      "-t",
+      EXAMPLE_TEMPLATE,
+      "-d",
+      TRICKY_CSV,
+      "-o",
+      out,
+      "--merge",
+      "--limit",
+      "5",
+    ],
+    { TMPDIR: dir.path },
+  );
   assert.equal(code, 0, stderr);
   assert.match(stderr, /Using PERSISTENT renderer/);
   assert.match(stderr, /Done: 5 rendered, 0 failed/);
@@ -50,9 +53,14 @@ Deno.test("cli render writes one PDF per record plus merged.pdf and exits 0", as
   );
   assert.equal(manifest.records.length, 5);
   assert.deepEqual(
-    await chromiumPids(),
-    pidsBefore,
+    await chromiumPids(dir.path),
+    [],
     "no Chromium left after the CLI exits",
+  );
+  assert.deepEqual(
+    [...Deno.readDirSync(dir.path)].map((e) => e.name),
+    ["out"],
+    "no profile folder left behind",
   );
 });
 
