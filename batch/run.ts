@@ -268,11 +268,12 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     });
     let taken = 0;
     const next = async (): Promise<CsvRecord | undefined> => {
+      // Claim the slot before awaiting, so concurrent workers never take
+      // more than `total` records between them.
       if (taken >= total || stopSignal.aborted) return undefined;
-      const item = await records.next();
-      if (item.done) return undefined;
       taken++;
-      return item.value;
+      const item = await records.next();
+      return item.done ? undefined : item.value;
     };
     const inFlight = renderer.mode === "persistent"
       ? concurrency * 2

@@ -38,10 +38,16 @@ async function load(spec) {
   if (!canvas.backgroundColor) canvas.backgroundColor = "#ffffff";
   canvas.setViewportTransform([spec.zoom, 0, 0, spec.zoom, 0, 0]);
   state.slots.clear();
+  const authored = authoredBoxes(spec.canvas.objects);
   const visit = (objects) => {
     for (const obj of objects) {
       obj.objectCaching = false;
-      if (obj.pressrunId) state.slots.set(obj.pressrunId, slotFor(obj));
+      if (obj.pressrunId) {
+        state.slots.set(
+          obj.pressrunId,
+          slotFor(obj, authored.get(obj.pressrunId)),
+        );
+      }
       if (obj.type?.toLowerCase() === "group") visit(obj.getObjects());
     }
   };
@@ -69,14 +75,29 @@ async function loadSystemFonts(objects) {
   await Promise.all([...wanted].map((font) => document.fonts.load(font)));
 }
 
-function slotFor(obj) {
+/**
+ * The box sizes as the template states them. Fabric recomputes a text's
+ * height from its (placeholder) text on load, so the stated height is the
+ * one a `fit: "shrink"` text must fit into.
+ */
+function authoredBoxes(objects, boxes = new Map()) {
+  for (const o of objects) {
+    if (o.pressrunId) {
+      boxes.set(o.pressrunId, { width: o.width, height: o.height });
+    }
+    if (Array.isArray(o.objects)) authoredBoxes(o.objects, boxes);
+  }
+  return boxes;
+}
+
+function slotFor(obj, authored) {
   const kind = obj.qr ? "qr" : obj.text !== undefined ? "text" : obj.type;
   const base = {
     visible: obj.visible,
     text: obj.text,
     fontSize: obj.fontSize,
-    width: obj.width,
-    height: obj.height,
+    width: authored?.width ?? obj.width,
+    height: authored?.height ?? obj.height,
     scaleX: obj.scaleX,
     scaleY: obj.scaleY,
     boxWidth: obj.width * obj.scaleX,

@@ -15,13 +15,12 @@ const CACHE_SIZE = 64;
 /** Loads template assets under the asset policy, with a small cache. */
 export class AssetResolver {
   #baseDir: string;
-  #realBase: Promise<string>;
+  #realBase: Promise<string> | undefined;
   #cache = new Map<string, Promise<Uint8Array>>();
 
   /** `baseDir` is the only folder files may be read from. */
   constructor(baseDir: string) {
     this.#baseDir = resolve(baseDir);
-    this.#realBase = Deno.realPath(this.#baseDir).catch(() => this.#baseDir);
   }
 
   /**
@@ -97,6 +96,7 @@ export class AssetResolver {
         cause: error,
       });
     }
+    this.#realBase ??= Deno.realPath(this.#baseDir).catch(() => this.#baseDir);
     if (!inside(await this.#realBase, real)) {
       throw new TypeError(
         `${where}: "${src}" links outside the template's folder`,

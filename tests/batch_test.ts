@@ -234,7 +234,7 @@ Deno.test("runBatch() with onError skip renders the others and lists the failed 
   assert.ok(!left.some((n) => n.endsWith(".tmp")));
 });
 
-Deno.test("runBatch() with format png writes 1875×1275 images, one per record", async () => {
+Deno.test("runBatch() with format png and a limit writes exactly that many 1875×1275 images", async () => {
   await using out = await tempDir();
   const result = await runBatch({
     template: EXAMPLE_TEMPLATE,
@@ -242,8 +242,15 @@ Deno.test("runBatch() with format png writes 1875×1275 images, one per record",
     out: out.path,
     format: "png",
     limit: 3,
+    concurrency: 4, // eight workers race for three records
     name: "{{lastName}}",
   });
+  assert.deepEqual(await filesIn(out.path), [
+    "0001-Lee.png",
+    "0002-Martínez-García.png",
+    "0003-Ångström.png",
+    "manifest.json",
+  ]);
   assert.deepEqual(result.manifest.records.map((r) => r.file), [
     "0001-Lee.png",
     "0002-Martínez-García.png",
