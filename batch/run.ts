@@ -37,7 +37,7 @@ export interface Progress {
   total: number;
   failed: number;
   mode: RendererMode;
-  /** Pieces per second since the first record started. */
+  /** Pieces per second since the renderer was ready. */
   rate: number;
   elapsedMs: number;
   /** Estimated ms to go, from the rate so far. */
@@ -82,6 +82,26 @@ export interface BatchOptions {
   signal?: AbortSignal;
 }
 
+/** Where the time went: ms summed over all rendered pieces, per stage. */
+export interface StageTotals {
+  /** Deno side: placeholders, images, QR matrices. */
+  prepare: number;
+  /** In the page: setting the record's values. */
+  apply: number;
+  /** In the page: Fabric's paint. */
+  paint: number;
+  /** In the page: the canvas to PNG or JPEG. */
+  encode: number;
+  /** In the page: the encoded bytes to base64. */
+  serialize: number;
+  /** Page to Deno, and decoding. */
+  transfer: number;
+  /** Wrapping the image into the piece's PDF. */
+  pdf: number;
+  /** Writing the file and hashing it. */
+  write: number;
+}
+
 /** The outcome of a batch that ran. */
 export interface BatchResult {
   total: number;
@@ -90,6 +110,11 @@ export interface BatchResult {
   ms: number;
   /** Mode at the end of the batch. */
   mode: RendererMode;
+  /** ms from the start until the renderer was ready (pool warm-up). */
+  startupMs: number;
+  /** ms from the start until the first piece was written. */
+  firstPieceMs: number;
+  stages: StageTotals;
   out: string;
   manifest: Manifest;
 }
@@ -161,6 +186,18 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     ? options.browser
     : await Browser.launch(options.browser);
   let renderer: Renderer | undefined;
+  let startupMs = 0;
+  let firstPieceMs = 0;
+  const stages: StageTotals = {
+    prepare: 0,
+    apply: 0,
+    paint: 0,
+    encode: 0,
+    serialize: 0,
+    transfer: 0,
+    pdf: 0,
+    write: 0,
+  };
   const result = (): BatchResult => {
     const ms = performance.now() - started;
     const records = Array.from(
@@ -174,6 +211,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       failed,
       ms,
       mode: renderer?.mode ?? "persistent",
+      startupMs,
+      firstPieceMs,
+      stages,
       out: options.out,
       manifest: {
         template: template.source,
@@ -192,7 +232,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   const progress = () => {
     const done = entries.size;
     const elapsedMs = performance.now() - started;
-    const rate = done / Math.max(elapsedMs / 1000, 1e-3);
+    // The rate counts from when the renderer was ready, so warm-up does not
+    // skew the ETA.
+    const rate = done / Math.max((elapsedMs - startupMs) / 1000, 1e-3);
     options.onProgress?.({
       done,
       total,
@@ -214,8 +256,10 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     };
     try {
       const payload = await piecePayload(template, record, assets);
+      const t1 = performance.now();
       const piece = await renderer!.render(payload, signal);
       entry.mode = renderer!.mode;
+      const t2 = performance.now();
       const bytes = format === "pdf"
         ? await piecePdf(piece.image, template.geometry, {
           title: `${template.name} — record ${record.index}`,
@@ -228,10 +272,19 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
         format === "jpeg" ? "jpg" : format,
         label,
       );
+      const t3 = performance.now();
       await writeFileAtomic(options.out, file, bytes);
       entry.file = file;
       entry.bytes = bytes.length;
       entry.sha256 = await sha256(bytes);
+      const t4 = performance.now();
+      stages.prepare += t1 - t0;
+      for (const [stage, ms] of Object.entries(piece.timings)) {
+        stages[stage as keyof StageTotals] += ms;
+      }
+      stages.pdf += t3 - t2;
+      stages.write += t4 - t3;
+      firstPieceMs ||= t4 - started;
       if (merged) {
         ordered.set(record.index, format === "pdf" ? piece.image : null);
       }
@@ -262,6 +315,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       encode: { format: imageFormat, quality: options.quality },
       log,
     });
+    startupMs = performance.now() - started;
     const records = readCsv(options.data, {
       delimiter: options.delimiter,
       signal,
