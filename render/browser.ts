@@ -6,6 +6,7 @@
  * @module
  */
 import process from "node:process";
+import { StaticOrigin } from "./static_origin.ts";
 import puppeteer, {
   type Browser as PuppeteerBrowser,
   type Page,
@@ -46,6 +47,9 @@ export function chromiumArgs(extra: readonly string[] = []): string[] {
     "--force-color-profile=srgb",
     "--hide-scrollbars",
     "--mute-audio",
+    // Every request that is not to loopback goes to a dead proxy: the render
+    // page reaches its own origin and nothing else.
+    "--proxy-server=http://127.0.0.1:9",
     ...extra,
   ];
 }
@@ -62,15 +66,22 @@ export class Browser implements AsyncDisposable {
   #profileDir: string | undefined;
   #closeTimeoutMs: number;
   #closing: Promise<void> | undefined;
+  /**
+   * The loopback origin render pages load from and post pieces to; only for
+   * a browser on this machine (a remote one gets pages through DevTools).
+   */
+  readonly origin: StaticOrigin | undefined;
 
   private constructor(
     browser: PuppeteerBrowser,
     profileDir: string | undefined,
     closeTimeoutMs: number,
+    origin?: StaticOrigin,
   ) {
     this.#browser = browser;
     this.#profileDir = profileDir;
     this.#closeTimeoutMs = closeTimeoutMs;
+    this.origin = origin;
   }
 
   /** Launches Chromium (or connects when `wsEndpoint` is given). */
@@ -85,7 +96,9 @@ export class Browser implements AsyncDisposable {
     }
     const executablePath = chromiumPath(options.executablePath);
     const profileDir = await Deno.makeTempDir({ prefix: "pressrun-chromium-" });
+    let origin: StaticOrigin | undefined;
     try {
+      origin = await StaticOrigin.start();
       const browser = await puppeteer.launch({
         executablePath,
         headless: true,
@@ -98,8 +111,11 @@ export class Browser implements AsyncDisposable {
         timeout: options.launchTimeoutMs ?? 30_000,
         protocolTimeout: 60_000,
       });
-      return new Browser(browser, profileDir, closeTimeoutMs);
+      // The blank tab puppeteer opens would cost a renderer process.
+      for (const page of await browser.pages()) await page.close();
+      return new Browser(browser, profileDir, closeTimeoutMs, origin);
     } catch (error) {
+      await origin?.close();
       await Deno.remove(profileDir, { recursive: true }).catch(() => {});
       throw new Error(
         `Cannot start Chromium at ${executablePath}: ${
@@ -145,6 +161,7 @@ export class Browser implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    await this.origin?.close();
     if (!this.#profileDir) {
       await this.#browser.disconnect().catch(() => {});
       return;

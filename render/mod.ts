@@ -9,5 +9,6 @@ export * from "./cluster.ts";
 export * from "./log.ts";
 export * from "./orchestrator.ts";
 export * from "./persistent.ts";
+export * from "./process_memory.ts";
 export * from "./render_page.ts";
 export * from "./renderer.ts";

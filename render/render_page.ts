@@ -11,36 +11,14 @@ import { decodeBase64 } from "../template/_base64.ts";
 import type { PageSpec } from "../template/page_spec.ts";
 import type { PiecePayload } from "../template/payload.ts";
 import type { Browser } from "./browser.ts";
+import { staticFile, type StaticOrigin } from "./static_origin.ts";
 
-/** The origin the render page is served from; it never reaches the network. */
-export const STATIC_ORIGIN = "http://pressrun.invalid";
-
-const FILES: Record<string, { url: URL; type: string }> = {
-  "/render.html": {
-    url: new URL("../static/render.html", import.meta.url),
-    type: "text/html; charset=utf-8",
-  },
-  "/render.js": {
-    url: new URL("../static/render.js", import.meta.url),
-    type: "text/javascript; charset=utf-8",
-  },
-  "/fabric.js": {
-    url: new URL("../node_modules/fabric/dist/index.min.js", import.meta.url),
-    type: "text/javascript; charset=utf-8",
-  },
-};
-const bodies = new Map<string, Promise<Uint8Array>>();
-
-function staticFile(path: string): Promise<Uint8Array> | undefined {
-  const file = FILES[path];
-  if (!file) return undefined;
-  let body = bodies.get(path);
-  if (!body) {
-    body = Deno.readFile(file.url);
-    bodies.set(path, body);
-  }
-  return body;
-}
+/**
+ * The origin a render page is served from through DevTools request
+ * interception, when the browser cannot reach this machine's loopback origin
+ * (a remote browser). Nothing else is reachable from it.
+ */
+export const INTERCEPTED_ORIGIN = "http://pressrun.invalid";
 
 /** Image encoding of the pieces. */
 export interface EncodeOptions {
@@ -71,13 +49,19 @@ export interface RenderedPiece {
 export class RenderPage implements AsyncDisposable {
   #page: Page;
   #encode: Required<EncodeOptions>;
+  #origin: StaticOrigin | undefined;
   #closed = false;
   /** Pieces rendered on this tab. */
   renders = 0;
 
-  private constructor(page: Page, encode: Required<EncodeOptions>) {
+  private constructor(
+    page: Page,
+    encode: Required<EncodeOptions>,
+    origin: StaticOrigin | undefined,
+  ) {
     this.#page = page;
     this.#encode = encode;
+    this.#origin = origin;
   }
 
   /** Opens a tab, loads the render page and then the template. */
@@ -87,30 +71,20 @@ export class RenderPage implements AsyncDisposable {
     encode: EncodeOptions = {},
   ): Promise<RenderPage> {
     const page = await browser.newPage();
+    const origin = browser.origin;
     const renderPage = new RenderPage(page, {
       format: encode.format ?? "png",
       quality: encode.quality ?? 0.92,
-    });
+    }, origin);
     try {
-      await page.setRequestInterception(true);
-      page.on("request", (request) => {
-        const url = new URL(request.url());
-        const body = url.origin === STATIC_ORIGIN
-          ? staticFile(url.pathname)
-          : undefined;
-        if (!body) {
-          request.abort("blockedbyclient").catch(() => {});
-          return;
-        }
-        body.then((bytes) =>
-          request.respond({
-            status: 200,
-            contentType: FILES[url.pathname]!.type,
-            body: bytes,
-          })
-        ).catch(() => request.abort("failed").catch(() => {}));
-      });
-      await page.goto(`${STATIC_ORIGIN}/render.html`, { waitUntil: "load" });
+      if (origin) {
+        await page.goto(`${origin.url}/render.html`, { waitUntil: "load" });
+      } else {
+        await serveByInterception(page);
+        await page.goto(`${INTERCEPTED_ORIGIN}/render.html`, {
+          waitUntil: "load",
+        });
+      }
       await page.evaluate(
         (s) => (globalThis as unknown as PageApi).pressrun.load(s),
         spec as unknown as Parameters<PageApi["pressrun"]["load"]>[0],
@@ -131,13 +105,23 @@ export class RenderPage implements AsyncDisposable {
   async render(payload: PiecePayload): Promise<RenderedPiece> {
     const started = performance.now();
     const { format, quality } = this.#encode;
-    const out = await this.#page.evaluate(
-      (p, f, q) => (globalThis as unknown as PageApi).pressrun.render(p, f, q),
-      payload as unknown as Record<string, unknown>,
-      format,
-      quality,
-    );
-    const bytes = decodeBase64(out.data);
+    const token = this.#origin?.token();
+    const postTo = token ? `${this.#origin!.url}/piece/${token}` : null;
+    let out;
+    try {
+      out = await this.#page.evaluate(
+        (p, f, q, u) =>
+          (globalThis as unknown as PageApi).pressrun.render(p, f, q, u),
+        payload as unknown as Record<string, unknown>,
+        format,
+        quality,
+        postTo,
+      );
+    } catch (error) {
+      if (token) this.#origin!.discard(token);
+      throw error;
+    }
+    const bytes = token ? this.#origin!.take(token) : decodeBase64(out.data!);
     this.renders++;
     const inPage = out.timings.apply + out.timings.paint +
       out.timings.encode + out.timings.serialize;
@@ -148,6 +132,20 @@ export class RenderPage implements AsyncDisposable {
         transfer: Math.max(0, performance.now() - started - inPage),
       },
     };
+  }
+
+  /**
+   * Paints and encodes the current piece `count` times inside the page, with
+   * no transfer: the benchmark's floor. Returns the ms taken.
+   */
+  floor(count: number): Promise<number> {
+    const { format, quality } = this.#encode;
+    return this.#page.evaluate(
+      (n, f, q) => (globalThis as unknown as PageApi).pressrun.floor(n, f, q),
+      count,
+      format,
+      quality,
+    );
   }
 
   /** Closes the tab. Safe to call twice. */
@@ -169,11 +167,31 @@ interface PageApi {
       payload: Record<string, unknown>,
       format: string,
       quality: number,
+      postTo: string | null,
     ): Promise<{
-      data: string;
+      data?: string;
       width: number;
       height: number;
       timings: Omit<StageTimings, "transfer">;
     }>;
+    floor(count: number, format: string, quality: number): Promise<number>;
   };
+}
+
+/** Serves the render page from memory; every other request is refused. */
+async function serveByInterception(page: Page): Promise<void> {
+  await page.setRequestInterception(true);
+  page.on("request", (request) => {
+    const url = new URL(request.url());
+    const file = url.origin === INTERCEPTED_ORIGIN
+      ? staticFile(url.pathname)
+      : undefined;
+    if (!file) {
+      request.abort("blockedbyclient").catch(() => {});
+      return;
+    }
+    file.body.then((body) =>
+      request.respond({ status: 200, contentType: file.type, body })
+    ).catch(() => request.abort("failed").catch(() => {}));
+  });
 }

@@ -1,0 +1,342 @@
+/**
+ * `deno task bench`: the same batch through the persistent renderer, the
+ * cluster renderer and the in-page floor (paint + encode only), in one run,
+ * with wall time, rates, latency percentiles, warm-up, peak memory of Deno and
+ * of the whole Chromium tree, PDF size, and where the time goes per stage.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { runBatch, type StageTotals } from "../batch/run.ts";
+import { Browser } from "../render/browser.ts";
+import { processTreeMemory } from "../render/process_memory.ts";
+import { RenderPage } from "../render/render_page.ts";
+import { AssetResolver } from "../template/assets.ts";
+import { pageSpec } from "../template/page_spec.ts";
+import { loadTemplate } from "../template/parse.ts";
+import { piecePayload } from "../template/payload.ts";
+import { readCsv } from "../batch/csv.ts";
+import { type BenchSize, writeBenchData } from "./data.ts";
+
+type Mode = "persistent" | "cluster" | "floor";
+
+/** One row of the results table. */
+export interface BenchRow {
+  size: BenchSize;
+  mode: Mode;
+  pieces: number;
+  wallS: number;
+  perSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  firstPieceMs: number;
+  peakDenoMB: number;
+  peakChromiumMB: number;
+  bytesPerPdf: number;
+  /** ms per piece, per stage (end-to-end modes). */
+  stages?: StageTotals;
+  /** Memory samples over time: [s, done, deno MB, chromium MB]. */
+  samples: [number, number, number, number][];
+}
+
+const USAGE = `Usage: deno task bench [options]
+
+  --records N       records per run (default 150)
+  --concurrency N   pages of the pool / pieces in flight (default: cores)
+  --size S          screen (1536×1024) | print (6×4 in, 300 dpi, bleed) | both (default both)
+  --modes LIST      comma list of persistent, cluster, floor (default all three;
+                    cluster is skipped above 1000 records unless named)
+  --json FILE       also write the figures to FILE
+  -h, --help        this help
+
+Results are saved under bench/results/.`;
+
+async function main(): Promise<number> {
+  const { values: v } = parseArgs({
+    options: {
+      records: { type: "string", default: "150" },
+      concurrency: {
+        type: "string",
+        default: String(navigator.hardwareConcurrency),
+      },
+      size: { type: "string", default: "both" },
+      modes: { type: "string" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const records = Number(v.records);
+  const concurrency = Number(v.concurrency);
+  const sizes: BenchSize[] = v.size === "both"
+    ? ["screen", "print"]
+    : [v.size as BenchSize];
+  const modes = (v.modes ??
+    (records > 1000 ? "floor,persistent" : "floor,persistent,cluster"))
+    .split(",") as Mode[];
+  if (
+    !(records >= 1) || !(concurrency >= 1) ||
+    !sizes.every((s) => s === "screen" || s === "print")
+  ) {
+    console.error(USAGE);
+    return 2;
+  }
+  const machine = `${navigator.hardwareConcurrency} cores, ${
+    Math.round(Deno.systemMemoryInfo().total / 2 ** 30)
+  } GiB, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`;
+  console.log(
+    `pressrun bench: ${records} records, concurrency ${concurrency}, ${machine}\n`,
+  );
+  const rows: BenchRow[] = [];
+  for (const size of sizes) {
+    const dir = await Deno.makeTempDir({ prefix: "pressrun-bench-" });
+    try {
+      const { template, data } = await writeBenchData(dir, size, records);
+      for (const mode of modes) {
+        const row = mode === "floor"
+          ? await floorRun(template, data, size, records, concurrency)
+          : await endToEnd(
+            template,
+            data,
+            size,
+            mode,
+            records,
+            concurrency,
+            dir,
+          );
+        rows.push(row);
+        console.log(`  ${size} ${mode}: ${row.perSecond.toFixed(1)} pieces/s`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  const report = formatReport(rows, records, concurrency, machine);
+  console.log(`\n${report}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const saved = {
+    date: new Date().toISOString(),
+    machine,
+    records,
+    concurrency,
+    rows,
+  };
+  const resultsDir = new URL("./results/", import.meta.url);
+  await Deno.writeTextFile(
+    new URL(`${stamp}.json`, resultsDir),
+    JSON.stringify(saved, null, 2),
+  );
+  await Deno.writeTextFile(new URL(`${stamp}.md`, resultsDir), report);
+  if (v.json) await Deno.writeTextFile(v.json, JSON.stringify(saved, null, 2));
+  console.log(`Saved bench/results/${stamp}.json and .md`);
+  return 0;
+}
+
+/** Samples peak memory of this process and of one Chromium profile. */
+function memorySampler(profile: string, done: () => number) {
+  const started = performance.now();
+  const samples: [number, number, number, number][] = [];
+  let peakDeno = 0;
+  let peakChromium = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const deno = Deno.memoryUsage().rss;
+      const chromium = (await processTreeMemory(profile)).pss;
+      peakDeno = Math.max(peakDeno, deno);
+      peakChromium = Math.max(peakChromium, chromium);
+      samples.push([
+        round((performance.now() - started) / 1000),
+        done(),
+        round(deno / 2 ** 20),
+        round(chromium / 2 ** 20),
+      ]);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return {
+        peakDenoMB: peakDeno / 2 ** 20,
+        peakChromiumMB: peakChromium / 2 ** 20,
+        samples,
+      };
+    },
+  };
+}
+
+async function endToEnd(
+  template: string,
+  data: string,
+  size: BenchSize,
+  mode: "persistent" | "cluster",
+  records: number,
+  concurrency: number,
+  dir: string,
+): Promise<BenchRow> {
+  await using browser = await Browser.launch();
+  const out = join(dir, `out-${mode}`);
+  let done = 0;
+  const sampler = memorySampler(browser.profileDir!, () => done);
+  const started = performance.now();
+  const result = await runBatch({
+    template,
+    data,
+    out,
+    browser,
+    renderer: mode,
+    concurrency,
+    onProgress: (p) => (done = p.done),
+  });
+  const wallS = (performance.now() - started) / 1000;
+  const memory = await sampler.stop();
+  await Deno.remove(out, { recursive: true });
+  if (result.failed > 0) {
+    throw new Error(`${result.failed} records failed in the ${mode} run`);
+  }
+  const ms = result.manifest.records.map((r) => r.ms!).sort((a, b) => a - b);
+  const bytes = result.manifest.records.reduce((n, r) => n + r.bytes!, 0);
+  const stages = Object.fromEntries(
+    Object.entries(result.stages).map((
+      [k, total],
+    ) => [k, round(total / result.rendered)]),
+  ) as unknown as StageTotals;
+  return {
+    size,
+    mode,
+    pieces: result.rendered,
+    wallS: round(wallS),
+    perSecond: round(result.rendered / ((result.ms - result.startupMs) / 1000)),
+    p50Ms: percentile(ms, 0.5),
+    p95Ms: percentile(ms, 0.95),
+    firstPieceMs: Math.round(result.firstPieceMs),
+    peakDenoMB: Math.round(memory.peakDenoMB),
+    peakChromiumMB: Math.round(memory.peakChromiumMB),
+    bytesPerPdf: Math.round(bytes / result.rendered),
+    stages,
+    samples: memory.samples,
+  };
+}
+
+async function floorRun(
+  templatePath: string,
+  data: string,
+  size: BenchSize,
+  records: number,
+  concurrency: number,
+): Promise<BenchRow> {
+  await using browser = await Browser.launch();
+  const template = await loadTemplate(templatePath);
+  const assets = new AssetResolver(template.baseDir);
+  const spec = await pageSpec(template, assets);
+  let first;
+  for await (const record of readCsv(data)) {
+    first = await piecePayload(template, record, assets);
+    break;
+  }
+  const started = performance.now();
+  const pages = await Promise.all(
+    Array.from({ length: concurrency }, () => RenderPage.open(browser, spec)),
+  );
+  const firstPieceMs = performance.now() - started;
+  const sampler = memorySampler(browser.profileDir!, () => 0);
+  for (const page of pages) await page.render(first!);
+  const share = (i: number) =>
+    Math.floor(records / concurrency) + (i < records % concurrency ? 1 : 0);
+  const t0 = performance.now();
+  const perPage = await Promise.all(
+    pages.map((page, i) => page.floor(share(i))),
+  );
+  const wallS = (performance.now() - t0) / 1000;
+  const memory = await sampler.stop();
+  await Promise.all(pages.map((page) => page.close()));
+  const each = perPage.map((ms, i) => ms / share(i));
+  return {
+    size,
+    mode: "floor",
+    pieces: records,
+    wallS: round(wallS),
+    perSecond: round(records / wallS),
+    p50Ms: round(each.sort((a, b) => a - b)[Math.floor(each.length / 2)]!),
+    p95Ms: round(Math.max(...each)),
+    firstPieceMs: Math.round(firstPieceMs),
+    peakDenoMB: Math.round(memory.peakDenoMB),
+    peakChromiumMB: Math.round(memory.peakChromiumMB),
+    bytesPerPdf: 0,
+    samples: memory.samples,
+  };
+}
+
+/** The results as Markdown tables. */
+export function formatReport(
+  rows: BenchRow[],
+  records: number,
+  concurrency: number,
+  machine: string,
+): string {
+  const lines = [
+    `Machine: ${machine}. Records: ${records}, concurrency: ${concurrency}.`,
+    "",
+    "| size | mode | pieces | wall s | pieces/s | p50 ms | p95 ms | first piece ms | peak Deno MB | peak Chromium MB | bytes/PDF |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map((r) =>
+      `| ${r.size} | ${r.mode} | ${r.pieces} | ${r.wallS} | ${r.perSecond} | ${r.p50Ms} | ${r.p95Ms} | ${r.firstPieceMs} | ${r.peakDenoMB} | ${r.peakChromiumMB} | ${
+        r.bytesPerPdf || "–"
+      } |`
+    ),
+    "",
+  ];
+  for (const size of new Set(rows.map((r) => r.size))) {
+    const get = (mode: Mode) =>
+      rows.find((r) => r.size === size && r.mode === mode);
+    const p = get("persistent");
+    const c = get("cluster");
+    const f = get("floor");
+    const ratios = [];
+    if (p && c) {
+      ratios.push(
+        `persistent/cluster ${(p.perSecond / c.perSecond).toFixed(1)}×`,
+      );
+    }
+    if (p && f) {
+      ratios.push(
+        `persistent/floor ${(100 * p.perSecond / f.perSecond).toFixed(0)}%`,
+      );
+    }
+    if (ratios.length) lines.push(`${size}: ${ratios.join(", ")}`);
+  }
+  const staged = rows.filter((r) => r.stages);
+  if (staged.length) {
+    const names = Object.keys(staged[0]!.stages!) as (keyof StageTotals)[];
+    lines.push(
+      "",
+      "ms per piece, per stage (summed over pages; in-page stages run in Chromium):",
+      "",
+      `| size | mode | ${names.join(" | ")} |`,
+      `| --- | --- | ${names.map(() => "---:").join(" | ")} |`,
+      ...staged.map((r) =>
+        `| ${r.size} | ${r.mode} | ${
+          names.map((n) => r.stages![n]).join(" | ")
+        } |`
+      ),
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ??
+    0;
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,107 @@
+/**
+ * The render page's origin: a loopback HTTP server that serves the page, its
+ * script and Fabric's browser build from the installed npm package, and takes
+ * the encoded pieces back as binary POSTs (no base64, no DevTools message).
+ *
+ * @module
+ */
+
+/** The files of the render page, by URL path. */
+const FILES: Record<string, { url: URL; type: string }> = {
+  "/render.html": {
+    url: new URL("../static/render.html", import.meta.url),
+    type: "text/html; charset=utf-8",
+  },
+  "/render.js": {
+    url: new URL("../static/render.js", import.meta.url),
+    type: "text/javascript; charset=utf-8",
+  },
+  "/fabric.js": {
+    url: new URL("../node_modules/fabric/dist/index.min.js", import.meta.url),
+    type: "text/javascript; charset=utf-8",
+  },
+};
+const bodies = new Map<string, Promise<Uint8Array>>();
+
+/** A file of the render page and its content type, or undefined. */
+export function staticFile(
+  path: string,
+): { body: Promise<Uint8Array>; type: string } | undefined {
+  const file = FILES[path];
+  if (!file) return undefined;
+  let body = bodies.get(path);
+  if (!body) {
+    body = Deno.readFile(file.url);
+    body.catch(() => bodies.delete(path));
+    bodies.set(path, body);
+  }
+  return { body, type: file.type };
+}
+
+/** The loopback server render pages load from and post pieces to. */
+export class StaticOrigin implements AsyncDisposable {
+  #server: Deno.HttpServer<Deno.NetAddr>;
+  #received = new Map<string, Uint8Array>();
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+
+  private constructor(server: Deno.HttpServer<Deno.NetAddr>) {
+    this.#server = server;
+    this.url = `http://127.0.0.1:${server.addr.port}`;
+  }
+
+  /** Starts the server on a free loopback port. */
+  static start(): Promise<StaticOrigin> {
+    // Listening starts inside Deno.serve, so the address is known on return.
+    const handler = (request: Request) => origin.#handle(request);
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: () => {},
+    }, handler);
+    const origin: StaticOrigin = new StaticOrigin(server);
+    return Promise.resolve(origin);
+  }
+
+  /** A fresh upload token for one piece. */
+  token(): string {
+    return crypto.randomUUID();
+  }
+
+  /** The bytes posted under `token` (the page has posted them already). */
+  take(token: string): Uint8Array {
+    const bytes = this.#received.get(token);
+    if (!bytes) throw new Error(`The render page posted no image for ${token}`);
+    this.#received.delete(token);
+    return bytes;
+  }
+
+  /** Drops what was posted under `token`, if anything. */
+  discard(token: string): void {
+    this.#received.delete(token);
+  }
+
+  async #handle(request: Request): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    if (request.method === "POST" && pathname.startsWith("/piece/")) {
+      const token = pathname.slice("/piece/".length);
+      this.#received.set(token, await request.bytes());
+      return new Response(null, { status: 204 });
+    }
+    const file = request.method === "GET" ? staticFile(pathname) : undefined;
+    if (!file) return new Response("Not found", { status: 404 });
+    return new Response(await file.body as Uint8Array<ArrayBuffer>, {
+      headers: { "content-type": file.type, "cache-control": "no-store" },
+    });
+  }
+
+  /** Stops the server. Safe to call twice. */
+  async close(): Promise<void> {
+    this.#received.clear();
+    await this.#server.shutdown().catch(() => {});
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
