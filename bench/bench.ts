@@ -97,17 +97,10 @@ async function main(): Promise<number> {
     try {
       const { template, data } = await writeBenchData(dir, size, records);
       for (const mode of modes) {
+        const run = { template, data, size, records, concurrency, dir };
         const row = mode === "floor"
-          ? await floorRun(template, data, size, records, concurrency)
-          : await endToEnd(
-            template,
-            data,
-            size,
-            mode,
-            records,
-            concurrency,
-            dir,
-          );
+          ? await floorRun(run)
+          : await endToEnd(run, mode);
         rows.push(row);
         console.log(`  ${size} ${mode}: ${row.perSecond.toFixed(1)} pieces/s`);
       }
@@ -171,14 +164,20 @@ function memorySampler(profile: string, done: () => number) {
   };
 }
 
+/** One measured run: its data, size and parallelism. */
+interface Run {
+  template: string;
+  data: string;
+  size: BenchSize;
+  records: number;
+  concurrency: number;
+  /** Scratch folder for outputs. */
+  dir: string;
+}
+
 async function endToEnd(
-  template: string,
-  data: string,
-  size: BenchSize,
+  { template, data, size, concurrency, dir }: Run,
   mode: "persistent" | "cluster",
-  records: number,
-  concurrency: number,
-  dir: string,
 ): Promise<BenchRow> {
   await using browser = await Browser.launch();
   const out = join(dir, `out-${mode}`);
@@ -225,11 +224,7 @@ async function endToEnd(
 }
 
 async function floorRun(
-  templatePath: string,
-  data: string,
-  size: BenchSize,
-  records: number,
-  concurrency: number,
+  { template: templatePath, data, size, records, concurrency }: Run,
 ): Promise<BenchRow> {
   await using browser = await Browser.launch();
   const template = await loadTemplate(templatePath);
