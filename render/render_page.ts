@@ -107,6 +107,7 @@ export class RenderPage implements AsyncDisposable {
     const { format, quality } = this.#encode;
     const token = this.#origin?.token();
     const postTo = token ? `${this.#origin!.url}/piece/${token}` : null;
+    const posted = token ? this.#origin!.expect(token) : undefined;
     let out;
     try {
       out = await this.#page.evaluate(
@@ -118,10 +119,12 @@ export class RenderPage implements AsyncDisposable {
         postTo,
       );
     } catch (error) {
-      if (token) this.#origin!.discard(token);
+      posted?.cancel(error as Error);
+      posted?.bytes.catch(() => {});
       throw error;
     }
-    const bytes = token ? this.#origin!.take(token) : decodeBase64(out.data!);
+    // The page posts the image while it takes the next record.
+    const bytes = posted ? await posted.bytes : decodeBase64(out.data!);
     this.renders++;
     const inPage = out.timings.apply + out.timings.paint +
       out.timings.encode + out.timings.serialize;

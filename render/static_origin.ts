@@ -41,7 +41,7 @@ export function staticFile(
 /** The loopback server render pages load from and post pieces to. */
 export class StaticOrigin implements AsyncDisposable {
   #server: Deno.HttpServer<Deno.NetAddr>;
-  #received = new Map<string, Uint8Array>();
+  #waiting = new Map<string, (result: Uint8Array | Error) => void>();
   /** `http://127.0.0.1:PORT`. */
   readonly url: string;
 
@@ -68,24 +68,38 @@ export class StaticOrigin implements AsyncDisposable {
     return crypto.randomUUID();
   }
 
-  /** The bytes posted under `token` (the page has posted them already). */
-  take(token: string): Uint8Array {
-    const bytes = this.#received.get(token);
-    if (!bytes) throw new Error(`The render page posted no image for ${token}`);
-    this.#received.delete(token);
-    return bytes;
-  }
-
-  /** Drops what was posted under `token`, if anything. */
-  discard(token: string): void {
-    this.#received.delete(token);
+  /**
+   * Waits for the piece the page will post under `token`: call it before
+   * asking the page to render. `cancel()` stops waiting (the page failed).
+   */
+  expect(
+    token: string,
+    timeoutMs = 30_000,
+  ): { bytes: Promise<Uint8Array>; cancel(reason: Error): void } {
+    const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
+    const timer = setTimeout(
+      () =>
+        finish(
+          new Error(`The render page posted no image within ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
+    const finish = (result: Uint8Array | Error) => {
+      clearTimeout(timer);
+      this.#waiting.delete(token);
+      if (result instanceof Error) reject(result);
+      else resolve(result);
+    };
+    this.#waiting.set(token, finish);
+    return { bytes: promise, cancel: finish };
   }
 
   async #handle(request: Request): Promise<Response> {
     const { pathname } = new URL(request.url);
     if (request.method === "POST" && pathname.startsWith("/piece/")) {
-      const token = pathname.slice("/piece/".length);
-      this.#received.set(token, await request.bytes());
+      const finish = this.#waiting.get(pathname.slice("/piece/".length));
+      if (!finish) return new Response("Unknown piece", { status: 404 });
+      finish(await request.bytes());
       return new Response(null, { status: 204 });
     }
     const file = request.method === "GET" ? staticFile(pathname) : undefined;
@@ -97,7 +111,9 @@ export class StaticOrigin implements AsyncDisposable {
 
   /** Stops the server. Safe to call twice. */
   async close(): Promise<void> {
-    this.#received.clear();
+    for (const finish of [...this.#waiting.values()]) {
+      finish(new Error("The render origin closed"));
+    }
     await this.#server.shutdown().catch(() => {});
   }
 

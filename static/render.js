@@ -179,29 +179,45 @@ async function apply(payload) {
   await Promise.all(loads);
 }
 
+const FIT_CACHE_SIZE = 256;
+
+/**
+ * Sets a text; with `fit: "shrink"` finds the largest font size that fits the
+ * template's box. The size found for a text is remembered per object (the
+ * search is pure), so a repeated value costs one layout.
+ */
 function setText(obj, base, text) {
-  obj.set({ text, fontSize: base.fontSize, width: base.width });
+  const known = base.fits?.get(text);
+  obj.set({ text, fontSize: known ?? base.fontSize, width: base.width });
   obj.initDimensions();
-  if (obj.fit !== "shrink") return;
+  if (obj.fit !== "shrink" || known !== undefined) return;
   const min = obj.minFontSize ?? 6;
   const isBox = obj.type?.toLowerCase() === "textbox";
   const tooBig = () =>
     isBox
       ? obj.height > base.height + 0.5 || obj.width > base.width + 0.5
       : obj.width > base.width + 0.5;
-  // Binary search on the font size: the largest that fits.
-  if (!tooBig()) return;
-  let lo = min;
-  let hi = base.fontSize;
-  for (let i = 0; i < 12 && hi - lo > 0.25; i++) {
-    const mid = (lo + hi) / 2;
-    obj.set({ fontSize: mid, width: base.width });
+  let size = base.fontSize;
+  if (tooBig()) {
+    // Binary search on the font size: the largest that fits.
+    let lo = min;
+    let hi = base.fontSize;
+    for (let i = 0; i < 12 && hi - lo > 0.25; i++) {
+      const mid = (lo + hi) / 2;
+      obj.set({ fontSize: mid, width: base.width });
+      obj.initDimensions();
+      if (tooBig()) hi = mid;
+      else lo = mid;
+    }
+    size = lo;
+    obj.set({ fontSize: size, width: base.width });
     obj.initDimensions();
-    if (tooBig()) hi = mid;
-    else lo = mid;
   }
-  obj.set({ fontSize: lo, width: base.width });
-  obj.initDimensions();
+  base.fits ??= new Map();
+  base.fits.set(text, size);
+  if (base.fits.size > FIT_CACHE_SIZE) {
+    base.fits.delete(base.fits.keys().next().value);
+  }
 }
 
 /** Sets the image and crops it to cover the template's box. */
@@ -295,10 +311,11 @@ async function render(payload, format, quality, postTo) {
   const t3 = performance.now();
   let data;
   if (postTo) {
-    const response = await fetch(postTo, { method: "POST", body: blob });
-    if (!response.ok) {
-      throw new Error(`Posting the piece failed: ${response.status}`);
-    }
+    // Not awaited: Deno waits for the upload; the page is free for the next
+    // record meanwhile.
+    fetch(postTo, { method: "POST", body: blob }).catch((error) =>
+      console.error(`Posting the piece failed: ${error}`)
+    );
   } else {
     const url = await toDataUrl(blob);
     data = url.slice(url.indexOf(",") + 1);

@@ -58,7 +58,11 @@ Deno.test("a browser reached by WebSocket renders through the intercepted origin
   await using connected = await Browser.launch({
     wsEndpoint: remote.wsEndpoint,
   });
-  assert.equal(connected.origin, undefined, "a remote browser cannot reach our loopback");
+  assert.equal(
+    connected.origin,
+    undefined,
+    "a remote browser cannot reach our loopback",
+  );
   await using local = await Browser.launch();
   assert.ok(local.origin);
   await using viaDevTools = await RenderPage.open(connected, spec);
@@ -84,7 +88,14 @@ Deno.test("the render page reaches nothing but its own origin", async (t) => {
         return `refused: ${(error as Error).message}`;
       }
     }, url);
-  for (const url of ["http://example.com/", "https://1.1.1.1/", "http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/"]) {
+  for (
+    const url of [
+      "http://example.com/",
+      "https://1.1.1.1/",
+      "http://169.254.169.254/latest/meta-data/",
+      "http://127.0.0.1:9/",
+    ]
+  ) {
     await t.step(url, async () => {
       assert.match(await probe(url), /^refused/);
     });
