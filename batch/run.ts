@@ -13,6 +13,8 @@ import {
   type RendererOptions,
 } from "../render/orchestrator.ts";
 import type { Renderer, RendererMode } from "../render/renderer.ts";
+import type { RenderedPiece } from "../render/render_page.ts";
+import { join } from "node:path";
 import { AssetResolver } from "../template/assets.ts";
 import { substitute } from "../template/fields.ts";
 import { pageSpec } from "../template/page_spec.ts";
@@ -77,6 +79,21 @@ export interface BatchOptions {
   /** More renderer settings (pool options, fallback threshold). */
   rendering?: Omit<RendererOptions, "renderer" | "pages" | "encode" | "log">;
   onProgress?: (progress: Progress) => void;
+  /**
+   * Told of every finished record (rendered, failed, or kept from `resume`),
+   * after its file is written; awaited.
+   */
+  onRecord?: (
+    entry: ManifestEntry,
+    piece?: RenderedPiece,
+  ) => void | Promise<void>;
+  /**
+   * Records already rendered by an earlier run into the same `out` folder:
+   * those with status "ok" are kept as they are, not rendered again.
+   */
+  resume?: ReadonlyMap<number, ManifestEntry>;
+  /** Also make a PNG thumbnail this many pixels wide per piece. */
+  thumbnail?: number;
   /** @default silent */
   log?: Logger;
   signal?: AbortSignal;
@@ -170,7 +187,9 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   const merged = options.merge
     ? new MergedPdf(template.geometry, { title: template.name })
     : undefined;
-  const ordered = new Map<number, EncodedImage | null>();
+  // Pieces waiting for their turn in the merged PDF: an image, the path of a
+  // piece kept from an earlier run, or null for a record with no page.
+  const ordered = new Map<number, EncodedImage | string | null>();
   let nextMerged = 1;
   let failed = 0;
   let firstFailure: Error | undefined;
@@ -248,16 +267,30 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
 
   const imageFormat = format === "pdf" ? options.pdfImage ?? "png" : format;
   const one = async (record: CsvRecord) => {
+    const kept = options.resume?.get(record.index);
+    if (kept?.status === "ok" && kept.file) {
+      entries.set(record.index, kept);
+      if (merged) {
+        ordered.set(
+          record.index,
+          format === "pdf" ? join(options.out, kept.file) : null,
+        );
+      }
+      await options.onRecord?.(kept);
+      progress();
+      return;
+    }
     const t0 = performance.now();
     const entry: ManifestEntry = {
       index: record.index,
       line: record.line,
       status: "ok",
     };
+    let piece: RenderedPiece | undefined;
     try {
       const payload = await piecePayload(template, record, assets);
       const t1 = performance.now();
-      const piece = await renderer!.render(payload, signal);
+      piece = await renderer!.render(payload, signal);
       entry.mode = renderer!.mode;
       const t2 = performance.now();
       const bytes = format === "pdf"
@@ -304,6 +337,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     }
     entry.ms = Math.round(performance.now() - t0);
     entries.set(record.index, entry);
+    await options.onRecord?.(entry, piece);
     progress();
   };
 
@@ -312,7 +346,11 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       ...options.rendering,
       renderer: options.renderer,
       pages: concurrency,
-      encode: { format: imageFormat, quality: options.quality },
+      encode: {
+        format: imageFormat,
+        quality: options.quality,
+        thumbnail: options.thumbnail,
+      },
       log,
     });
     startupMs = performance.now() - started;
@@ -337,9 +375,11 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
         await one(record);
         if (merged) {
           while (ordered.has(nextMerged)) {
-            const image = ordered.get(nextMerged);
+            const page = ordered.get(nextMerged);
             ordered.delete(nextMerged++);
-            if (image) await merged.add(image);
+            if (typeof page === "string") {
+              await merged.addPdf(await Deno.readFile(page));
+            } else if (page) await merged.add(page);
           }
         }
       }

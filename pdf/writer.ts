@@ -105,6 +105,19 @@ export class MergedPdf {
   }
 
   /**
+   * Appends the first page of a PDF this module wrote (a piece rendered
+   * earlier, e.g. by a resumed batch). Its objects are copied, not re-encoded.
+   */
+  async addPdf(bytes: Uint8Array): Promise<void> {
+    const doc = this.#open("add a page");
+    this.#pageCount++;
+    const target = await doc;
+    const source = await PDFDocument.load(bytes, { updateMetadata: false });
+    const [page] = await target.copyPages(source, [0]);
+    target.addPage(page);
+  }
+
+  /**
    * Serialises the merged PDF. Call it once, after the last `add()`.
    *
    * @throws {Error} If no page was added, or `save()` was already called.

@@ -26,6 +26,8 @@ export interface EncodeOptions {
   format?: "png" | "jpeg";
   /** JPEG quality, 0..1. @default 0.92 */
   quality?: number;
+  /** Also a PNG thumbnail this many pixels wide. @default none */
+  thumbnail?: number;
 }
 
 /** Time spent per stage of one piece, in ms. */
@@ -42,6 +44,8 @@ export interface StageTimings {
 /** What a render page hands back for one piece. */
 export interface RenderedPiece {
   image: EncodedImage;
+  /** A small PNG of the piece, when asked for. */
+  thumbnail?: Uint8Array;
   timings: StageTimings;
 }
 
@@ -75,6 +79,7 @@ export class RenderPage implements AsyncDisposable {
     const renderPage = new RenderPage(page, {
       format: encode.format ?? "png",
       quality: encode.quality ?? 0.92,
+      thumbnail: encode.thumbnail ?? 0,
     }, origin);
     try {
       if (origin) {
@@ -104,19 +109,20 @@ export class RenderPage implements AsyncDisposable {
   /** Renders one piece. */
   async render(payload: PiecePayload): Promise<RenderedPiece> {
     const started = performance.now();
-    const { format, quality } = this.#encode;
+    const { format, quality, thumbnail } = this.#encode;
     const token = this.#origin?.token();
     const postTo = token ? `${this.#origin!.url}/piece/${token}` : null;
     const posted = token ? this.#origin!.expect(token) : undefined;
     let out;
     try {
       out = await this.#page.evaluate(
-        (p, f, q, u) =>
-          (globalThis as unknown as PageApi).pressrun.render(p, f, q, u),
+        (p, f, q, u, t) =>
+          (globalThis as unknown as PageApi).pressrun.render(p, f, q, u, t),
         payload as unknown as Record<string, unknown>,
         format,
         quality,
         postTo,
+        thumbnail,
       );
     } catch (error) {
       posted?.cancel(error as Error);
@@ -130,6 +136,7 @@ export class RenderPage implements AsyncDisposable {
       out.timings.encode + out.timings.serialize;
     return {
       image: { format, bytes, width: out.width, height: out.height },
+      thumbnail: out.thumbnail ? decodeBase64(out.thumbnail) : undefined,
       timings: {
         ...out.timings,
         transfer: Math.max(0, performance.now() - started - inPage),
@@ -171,8 +178,10 @@ interface PageApi {
       format: string,
       quality: number,
       postTo: string | null,
+      thumbnail: number,
     ): Promise<{
       data?: string;
+      thumbnail?: string;
       width: number;
       height: number;
       timings: Omit<StageTimings, "transfer">;

@@ -296,11 +296,27 @@ function toDataUrl(blob) {
   });
 }
 
+/** A small PNG of the current piece, `width` pixels wide, as base64. */
+async function thumbnailOf(width) {
+  const source = state.element;
+  const small = document.createElement("canvas");
+  small.width = width;
+  small.height = Math.round((source.height * width) / source.width);
+  const ctx = small.getContext("2d", { alpha: false });
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(source, 0, 0, small.width, small.height);
+  const blob = await new Promise((resolve) =>
+    small.toBlob(resolve, "image/png")
+  );
+  const url = await toDataUrl(blob);
+  return url.slice(url.indexOf(",") + 1);
+}
+
 /**
  * One piece: apply, paint, encode. The image is POSTed to `postTo` when given
  * (binary, to the page's own origin), else returned as base64.
  */
-async function render(payload, format, quality, postTo) {
+async function render(payload, format, quality, postTo, thumbnail) {
   if (!state.canvas) throw new Error("No template loaded");
   const t0 = performance.now();
   await apply(payload);
@@ -323,6 +339,7 @@ async function render(payload, format, quality, postTo) {
   const t4 = performance.now();
   return {
     data,
+    thumbnail: thumbnail ? await thumbnailOf(thumbnail) : undefined,
     width: state.element.width,
     height: state.element.height,
     timings: {

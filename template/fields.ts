@@ -15,8 +15,9 @@ export function fieldsIn(text: string): string[] {
 
 /** Whether `text` holds at least one placeholder. */
 export function hasPlaceholder(text: string): boolean {
-  PLACEHOLDER.lastIndex = 0;
-  return PLACEHOLDER.test(text);
+  // A fresh non-global copy: `test()` on the shared global pattern would
+  // leave a `lastIndex` that later `matchAll()` calls start from.
+  return new RegExp(PLACEHOLDER.source).test(text);
 }
 
 /**

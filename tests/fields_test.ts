@@ -173,3 +173,11 @@ Deno.test(
     }
   },
 );
+
+Deno.test("hasPlaceholder() leaves no state behind for the next fieldsIn() or substitute()", () => {
+  assert.equal(hasPlaceholder("{{photo}}"), true);
+  assert.deepEqual(fieldsIn("{{photo}}"), ["photo"]);
+  assert.equal(hasPlaceholder("x {{a}}"), true);
+  assert.equal(substitute("{{a}}", { a: "1" }), "1");
+  assert.deepEqual(fieldsIn("{{a}}"), ["a"]);
+});

@@ -1,0 +1,126 @@
+/**
+ * `deno task serve`: the HTTP API and web page over the shared core, with an
+ * embedded job store (Deno KV in `--data-dir`) and a worker in the same
+ * process.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Metrics } from "./batch/metrics.ts";
+import { JobStore } from "./batch/store.ts";
+import { BatchWorker } from "./batch/worker.ts";
+import type { Logger } from "./render/log.ts";
+import { createHandler, type ServerDeps } from "./server/api.ts";
+
+export { createHandler, type ServerDeps };
+
+/** Usage of `deno task serve`. */
+export const SERVE_USAGE =
+  `Usage: deno task serve [--port N] [--data-dir DIR] [--concurrency N]
+
+  --port N          port to listen on (default: $PORT or 8000)
+  --hostname H      address to bind (default: 127.0.0.1)
+  --data-dir DIR    where templates, batches and outputs live (default: ./data)
+  --concurrency N   pages of the render pool (default: cores)
+  --no-worker       serve only; run "deno task worker" separately
+  -h, --help        this help
+
+Environment: PRESSRUN_TOKEN requires "Authorization: Bearer <token>" on /api.`;
+
+/** A JSON-lines logger on stderr. */
+export function jsonLogger(): Logger {
+  const encoder = new TextEncoder();
+  return (level, message, fields) => {
+    if (level === "debug") return;
+    Deno.stderr.writeSync(encoder.encode(
+      `${
+        JSON.stringify({
+          time: new Date().toISOString(),
+          level,
+          message,
+          ...fields,
+        })
+      }\n`,
+    ));
+  };
+}
+
+/** Runs the server until SIGINT/SIGTERM; resolves to the exit code. */
+export async function main(args: string[] = Deno.args): Promise<number> {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      port: { type: "string", default: Deno.env.get("PORT") ?? "8000" },
+      hostname: { type: "string", default: "127.0.0.1" },
+      "data-dir": { type: "string", default: "data" },
+      concurrency: { type: "string" },
+      "no-worker": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (v.help) {
+    console.log(SERVE_USAGE);
+    return 0;
+  }
+  const port = Number(v.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(
+      `error: --port must be 0..65535, got "${v.port}"\n\n${SERVE_USAGE}`,
+    );
+    return 2;
+  }
+  const log = jsonLogger();
+  const store = await JobStore.open(v["data-dir"]!);
+  const metrics = new Metrics();
+  const pieces = new EventTarget();
+  const worker = new BatchWorker(store, {
+    concurrency: v.concurrency ? Number(v.concurrency) : undefined,
+    metrics,
+    log,
+    onPiece: (batch, entry) =>
+      pieces.dispatchEvent(
+        new CustomEvent("piece", { detail: { batch, entry } }),
+      ),
+  });
+  if (!v["no-worker"]) worker.start();
+  const server = Deno.serve(
+    {
+      port,
+      hostname: v.hostname,
+      onListen: ({ hostname, port }) =>
+        log(
+          "info",
+          `pressrun listening on http://${hostname}:${port} (data in ${store.dir})`,
+        ),
+    },
+    createHandler({
+      store,
+      worker,
+      metrics,
+      pieces,
+      log,
+      token: Deno.env.get("PRESSRUN_TOKEN") || undefined,
+    }),
+  );
+
+  const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) Deno.exit(130);
+    log(
+      "info",
+      "Shutting down: finishing pieces in flight (signal again to quit now)",
+    );
+    stop();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  await stopped;
+  await server.shutdown();
+  await worker.close();
+  await store.close();
+  log("info", "Stopped");
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

@@ -1,0 +1,608 @@
+/**
+ * The HTTP API and the web page, as one request handler over the job store
+ * and the worker. Listening is the caller's (server.ts).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { readCsv, scanCsv } from "../batch/csv.ts";
+import type { Metrics } from "../batch/metrics.ts";
+import type { BatchRunOptions, BatchStatus, JobStore } from "../batch/store.ts";
+import type { BatchWorker } from "../batch/worker.ts";
+import { type Logger, silentLogger } from "../render/log.ts";
+import { parseRendererChoice } from "../render/orchestrator.ts";
+import { staticFile } from "../render/static_origin.ts";
+import { loadTemplate, parseTemplate } from "../template/parse.ts";
+import { preflight } from "../template/preflight.ts";
+import { errorResponse, HttpError } from "./errors.ts";
+import { previewPng } from "./preview.ts";
+import { zipStream } from "./zip.ts";
+
+/** What the handler works with. */
+export interface ServerDeps {
+  store: JobStore;
+  worker: BatchWorker;
+  metrics: Metrics;
+  /** Required as `Authorization: Bearer …` on /api when set. */
+  token?: string;
+  /** Largest request body, bytes. @default 50 MiB */
+  maxUploadBytes?: number;
+  /** Told of finished records, for the events stream. */
+  pieces?: EventTarget;
+  /** @default silent */
+  log?: Logger;
+}
+
+type Params = Record<string, string>;
+type Route = [
+  string,
+  string,
+  (req: Request, p: Params, url: URL) => Promise<Response> | Response,
+];
+
+const STATIC_DIR = new URL("../static/", import.meta.url);
+const TERMINAL = new Set(["done", "failed", "cancelled"]);
+
+/** The request handler: `Deno.serve(createHandler(deps))`. */
+export function createHandler(
+  deps: ServerDeps,
+): (req: Request) => Promise<Response> {
+  const { store, worker, metrics } = deps;
+  const log = deps.log ?? silentLogger;
+  const maxUpload = deps.maxUploadBytes ?? 50 * 2 ** 20;
+  const previews = new Map<string, Promise<Uint8Array>>();
+
+  const routes: Route[] = [
+    ["GET", "/", () => page("app.html")],
+    ["GET", "/editor", () => page("editor.html")],
+    ["GET", "/static/:file", (_r, p) => page(p.file!)],
+    ["GET", "/fabric.js", async () => {
+      const file = staticFile("/fabric.js")!;
+      return new Response(await file.body as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": file.type },
+      });
+    }],
+    ["GET", "/healthz", async () => {
+      try {
+        const browser = await worker.browser();
+        const version = await withTimeout(browser.puppeteer.version(), 5000);
+        return Response.json({ status: "ok", chromium: version });
+      } catch (error) {
+        return Response.json({
+          status: "unavailable",
+          message: (error as Error).message,
+        }, {
+          status: 503,
+        });
+      }
+    }],
+    [
+      "GET",
+      "/metrics",
+      async () =>
+        new Response(metrics.format(await store.countByState()), {
+          headers: { "content-type": "text/plain; version=0.0.4" },
+        }),
+    ],
+    [
+      "GET",
+      "/api/templates",
+      async () => Response.json(await store.listTemplates()),
+    ],
+    ["POST", "/api/templates", async (req) => {
+      const doc = await readJson(req, maxUpload);
+      return Response.json(await store.addTemplate(doc), { status: 201 });
+    }],
+    ["GET", "/api/templates/:id", async (_r, p) => {
+      const { info, path } = await store.template(p.id!);
+      return Response.json({
+        ...info,
+        template: JSON.parse(await Deno.readTextFile(path)),
+      });
+    }],
+    ["DELETE", "/api/templates/:id", async (_r, p) => {
+      await store.deleteTemplate(p.id!);
+      previews.delete(p.id!);
+      return new Response(null, { status: 204 });
+    }],
+    ["GET", "/api/templates/:id/preview.png", async (_r, p, url) => {
+      const { path } = await store.template(p.id!);
+      const row = url.searchParams.get("row");
+      const batch = url.searchParams.get("batch");
+      let values: Record<string, string> | undefined;
+      if (row !== null && batch) {
+        values = await csvRow(store, batch, Number(row));
+      }
+      const key = `${p.id}:${batch ?? ""}:${row ?? ""}`;
+      let png = previews.get(key);
+      if (!png) {
+        png = worker.browser().then((b) => previewPng(b, path, values));
+        png.catch(() => previews.delete(key));
+        previews.set(key, png);
+      }
+      return new Response(await png as Uint8Array<ArrayBuffer>, {
+        headers: { "content-type": "image/png", "cache-control": "no-cache" },
+      });
+    }],
+    ["POST", "/api/batches", async (req) => {
+      const status = await createBatch(req, store, maxUpload);
+      worker.poke();
+      log("info", `Batch ${status.id} queued: ${status.total} records`, {
+        batch: status.id,
+      });
+      return Response.json({ id: status.id }, { status: 202 });
+    }],
+    [
+      "GET",
+      "/api/batches",
+      async () => Response.json((await store.listBatches()).map(publicStatus)),
+    ],
+    ["GET", "/api/batches/:id", async (_r, p) => {
+      const status = await store.batch(p.id!);
+      const pieces = [...(await store.pieces(p.id!)).values()]
+        .sort((a, b) => a.index - b.index)
+        .map(({ index, status, file, error }) => ({
+          index,
+          status,
+          file,
+          error,
+        }));
+      return Response.json({ ...publicStatus(status), pieces });
+    }],
+    ["GET", "/api/batches/:id/events", (_r, p) => events(p.id!)],
+    ["GET", "/api/batches/:id/output.pdf", async (_r, p) => {
+      await store.batch(p.id!);
+      return fileResponse(
+        join(store.batchDir(p.id!), "out", "merged.pdf"),
+        "application/pdf",
+        "merged PDF",
+      );
+    }],
+    ["GET", "/api/batches/:id/manifest.json", async (_r, p) => {
+      await store.batch(p.id!);
+      return fileResponse(
+        join(store.batchDir(p.id!), "out", "manifest.json"),
+        "application/json",
+        "manifest",
+      );
+    }],
+    ["GET", "/api/batches/:id/output.zip", async (_r, p) => {
+      await store.batch(p.id!);
+      const out = join(store.batchDir(p.id!), "out");
+      const files = [...(await store.pieces(p.id!)).values()]
+        .filter((e) => e.status === "ok" && e.file)
+        .sort((a, b) => a.index - b.index)
+        .map((e) => [e.file!, join(out, e.file!)] as [string, string]);
+      if (files.length === 0) {
+        throw new HttpError(404, "not_ready", "No piece has been rendered yet");
+      }
+      return new Response(zipStream(files), {
+        headers: {
+          "content-type": "application/zip",
+          "content-disposition": `attachment; filename="batch-${p.id}.zip"`,
+        },
+      });
+    }],
+    ["GET", "/api/batches/:id/pieces/:index.png", async (_r, p) => {
+      await store.batch(p.id!);
+      const index = wholeNumber(p.index!, "index");
+      return fileResponse(
+        join(store.batchDir(p.id!), "thumbs", `${index}.png`),
+        "image/png",
+        "thumbnail",
+      );
+    }],
+    ["POST", "/api/batches/:id/cancel", async (_r, p) => {
+      const status = await store.updateBatch(p.id!, (s) => {
+        if (TERMINAL.has(s.state)) {
+          throw new HttpError(
+            409,
+            "conflict",
+            `Batch ${s.id} is already ${s.state}`,
+          );
+        }
+        return s.state === "queued"
+          ? { state: "cancelled", finishedAt: new Date().toISOString() }
+          : { cancelRequested: true };
+      });
+      worker.cancel(p.id!);
+      return Response.json(publicStatus(status), { status: 202 });
+    }],
+    ["POST", "/api/batches/:id/retry", async (_r, p) => {
+      const status = await store.updateBatch(p.id!, (s) => {
+        if (!TERMINAL.has(s.state)) {
+          throw new HttpError(
+            409,
+            "conflict",
+            `Batch ${s.id} is still ${s.state}`,
+          );
+        }
+        if (s.state === "done" && s.failed === 0) {
+          throw new HttpError(
+            409,
+            "conflict",
+            `Batch ${s.id} has no failed records`,
+          );
+        }
+        return {
+          state: "queued",
+          failed: 0,
+          error: undefined,
+          finishedAt: undefined,
+          cancelRequested: false,
+        };
+      });
+      worker.poke();
+      return Response.json(publicStatus(status), { status: 202 });
+    }],
+  ];
+  const compiled = routes.map(([method, path, fn]) =>
+    [method, new URLPattern({ pathname: path }), fn] as const
+  );
+
+  // The stream ends when the batch does; a client that goes away cancels it.
+  async function events(id: string): Promise<Response> {
+    await store.batch(id);
+    const encoder = new TextEncoder();
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let onPiece: ((e: Event) => void) | undefined;
+    const stop = () => {
+      clearInterval(timer);
+      if (onPiece) deps.pieces?.removeEventListener("piece", onPiece);
+    };
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const send = (event: string, data: unknown) => {
+          try {
+            controller.enqueue(
+              encoder.encode(
+                `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
+              ),
+            );
+          } catch {
+            stop();
+          }
+        };
+        onPiece = (e) => {
+          const { batch, entry } = (e as CustomEvent).detail;
+          if (batch === id) {
+            send("piece", { index: entry.index, status: entry.status });
+          }
+        };
+        deps.pieces?.addEventListener("piece", onPiece);
+        let last = "";
+        const tick = async () => {
+          try {
+            const status = publicStatus(await store.batch(id));
+            const text = JSON.stringify(status);
+            if (text !== last) {
+              last = text;
+              send("progress", status);
+            }
+            if (TERMINAL.has(status.state)) {
+              send("end", status);
+              stop();
+              controller.close();
+            }
+          } catch (error) {
+            send("error", { message: (error as Error).message });
+            stop();
+            controller.close();
+          }
+        };
+        tick();
+        timer = setInterval(tick, 250);
+      },
+      cancel: stop,
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        "connection": "keep-alive",
+      },
+    });
+  }
+
+  return async function handle(req: Request): Promise<Response> {
+    const requestId = crypto.randomUUID().slice(0, 8);
+    try {
+      const url = new URL(req.url);
+      if (url.pathname.startsWith("/api/") && deps.token) {
+        authorize(req, url, deps.token);
+      }
+      let pathMatched = false;
+      for (const [method, pattern, fn] of compiled) {
+        const match = pattern.exec({ pathname: url.pathname });
+        if (!match) continue;
+        pathMatched = true;
+        if (method !== req.method) continue;
+        const params = match.pathname.groups as Params;
+        const response = await fn(req, params, url);
+        response.headers.set("x-request-id", requestId);
+        return response;
+      }
+      throw pathMatched
+        ? new HttpError(
+          405,
+          "method_not_allowed",
+          `${req.method} is not allowed on ${url.pathname}`,
+        )
+        : new HttpError(404, "not_found", `No route for ${url.pathname}`);
+    } catch (error) {
+      return errorResponse(error, requestId, log);
+    }
+  };
+}
+
+function authorize(req: Request, url: URL, token: string): void {
+  const header = req.headers.get("authorization") ?? "";
+  const given = header.startsWith("Bearer ")
+    ? header.slice(7)
+    : url.searchParams.get("token");
+  if (given !== token) {
+    throw new HttpError(
+      401,
+      "unauthorized",
+      "A valid API token is required (Authorization: Bearer …)",
+      {
+        headers: { "www-authenticate": "Bearer" },
+      },
+    );
+  }
+}
+
+async function page(name: string): Promise<Response> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
+    throw new HttpError(404, "not_found", `No file ${name}`);
+  }
+  const types: Record<string, string> = {
+    html: "text/html; charset=utf-8",
+    js: "text/javascript; charset=utf-8",
+    css: "text/css; charset=utf-8",
+    png: "image/png",
+    svg: "image/svg+xml",
+  };
+  const type = types[name.split(".").pop()!];
+  if (!type) throw new HttpError(404, "not_found", `No file ${name}`);
+  try {
+    const body = await Deno.readFile(new URL(name, STATIC_DIR));
+    return new Response(body, {
+      headers: {
+        "content-type": type,
+        "content-security-policy":
+          "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'",
+      },
+    });
+  } catch {
+    throw new HttpError(404, "not_found", `No file ${name}`);
+  }
+}
+
+async function fileResponse(
+  path: string,
+  type: string,
+  what: string,
+): Promise<Response> {
+  try {
+    const file = await Deno.open(path);
+    return new Response(file.readable, { headers: { "content-type": type } });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new HttpError(404, "not_ready", `The ${what} is not there (yet)`);
+    }
+    throw error;
+  }
+}
+
+function publicStatus(s: BatchStatus) {
+  const { worker: _w, heartbeatAt: _h, ...rest } = s;
+  return rest;
+}
+
+function wholeNumber(value: string, name: string): number {
+  if (!/^\d{1,9}$/.test(value)) {
+    throw new HttpError(400, "bad_request", `${name} must be a whole number`);
+  }
+  return Number(value);
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`No answer within ${ms} ms`)),
+          ms,
+        );
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Reads a body up to `max` bytes; 413 past it. */
+async function readBody(req: Request, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "NaN");
+  if (declared > max) throw tooLarge(max);
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of req.body) {
+    size += chunk.length;
+    if (size > max) throw tooLarge(max);
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(
+    413,
+    "too_large",
+    `The request is larger than ${Math.round(max / 2 ** 20)} MiB`,
+  );
+}
+
+async function readJson(req: Request, max: number): Promise<unknown> {
+  const text = new TextDecoder().decode(await readBody(req, max));
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(
+      400,
+      "bad_request",
+      `The body is not JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+async function createBatch(
+  req: Request,
+  store: JobStore,
+  max: number,
+): Promise<BatchStatus> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.startsWith("multipart/form-data")) {
+    throw new HttpError(
+      400,
+      "bad_request",
+      "Send the batch as multipart/form-data",
+    );
+  }
+  const bytes = await readBody(req, max);
+  let form: FormData;
+  try {
+    form = await new Response(bytes as Uint8Array<ArrayBuffer>, {
+      headers: { "content-type": type },
+    }).formData();
+  } catch (error) {
+    throw new HttpError(
+      400,
+      "bad_request",
+      `Cannot read the form: ${(error as Error).message}`,
+    );
+  }
+  const data = form.get("data");
+  if (!(data instanceof File)) {
+    throw new HttpError(400, "bad_request", `The form needs a "data" CSV file`);
+  }
+  const options: BatchRunOptions = {
+    renderer: field(
+      form,
+      "renderer",
+      "auto",
+      (v) => parseRendererChoice(v, "renderer"),
+    ),
+    merge: field(form, "merge", false, (v) => {
+      if (v !== "true" && v !== "false") {
+        throw new TypeError(`merge must be true or false, got "${v}"`);
+      }
+      return v === "true";
+    }),
+    onError: field(form, "onError", "fail" as const, (v) => {
+      if (v !== "fail" && v !== "skip") {
+        throw new TypeError(`onError must be fail or skip, got "${v}"`);
+      }
+      return v;
+    }),
+  };
+  const scratch = await Deno.makeTempDir({ prefix: "pressrun-upload-" });
+  try {
+    const csvPath = join(
+      scratch,
+      data.name && /^[\w.-]+$/.test(data.name) ? data.name : "data.csv",
+    );
+    const csv = new Uint8Array(await data.arrayBuffer());
+    await Deno.writeFile(csvPath, csv);
+    let templatePath: string;
+    let templateRef: { id?: string; name: string };
+    let templateDoc: unknown;
+    const templateId = form.get("template");
+    const templateFile = form.get("templateFile");
+    if (typeof templateId === "string" && templateId) {
+      const { info, path } = await store.template(templateId);
+      templatePath = path;
+      templateRef = { id: info.id, name: info.name };
+    } else if (templateFile instanceof File) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(await templateFile.text());
+      } catch (error) {
+        throw new SyntaxError(
+          `Cannot parse template ${templateFile.name}: ${
+            (error as Error).message
+          }`,
+        );
+      }
+      const parsed = parseTemplate(doc, {
+        source: templateFile.name || "templateFile",
+        baseDir: scratch,
+      });
+      templatePath = join(scratch, "template.json");
+      templateDoc = doc;
+      await Deno.writeTextFile(templatePath, JSON.stringify(doc));
+      templateRef = { name: parsed.name };
+    } else {
+      throw new HttpError(
+        400,
+        "bad_request",
+        `The form needs "template" (an id) or "templateFile"`,
+      );
+    }
+    const template = await loadTemplate(templatePath);
+    const info = await scanCsv(csvPath);
+    if (info.count === 0) {
+      throw new RangeError(`${data.name || "The CSV"} has no records`);
+    }
+    preflight(template, info.headers, data.name || "the CSV");
+    return await store.createBatch({
+      templatePath,
+      templateDoc,
+      template: templateRef,
+      csv,
+      total: info.count,
+      options,
+    });
+  } finally {
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+  }
+}
+
+function field<T>(
+  form: FormData,
+  name: string,
+  fallback: T,
+  parse: (v: string) => T,
+): T {
+  const value = form.get(name);
+  if (value === null || value === "") return fallback;
+  if (typeof value !== "string") {
+    throw new TypeError(`${name} must be a text field`);
+  }
+  try {
+    return parse(value);
+  } catch (error) {
+    throw new HttpError(400, "bad_request", (error as Error).message);
+  }
+}
+
+async function csvRow(
+  store: JobStore,
+  batch: string,
+  row: number,
+): Promise<Record<string, string>> {
+  for await (const record of readCsv(join(store.batchDir(batch), "data.csv"))) {
+    if (record.index === row) return record.values;
+  }
+  throw new HttpError(404, "not_found", `Batch ${batch} has no row ${row}`);
+}

@@ -1,0 +1,47 @@
+/**
+ * `deno task worker`: a worker alone, rendering the batches queued in the same
+ * data folder as a server (or another worker).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { JobStore } from "./batch/store.ts";
+import { BatchWorker } from "./batch/worker.ts";
+import { jsonLogger } from "./server.ts";
+
+/** Runs the worker until SIGINT/SIGTERM. */
+export async function main(args: string[] = Deno.args): Promise<number> {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      "data-dir": { type: "string", default: "data" },
+      concurrency: { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (v.help) {
+    console.log("Usage: deno task worker [--data-dir DIR] [--concurrency N]");
+    return 0;
+  }
+  const log = jsonLogger();
+  await using store = await JobStore.open(v["data-dir"]!);
+  await using worker = new BatchWorker(store, {
+    concurrency: v.concurrency ? Number(v.concurrency) : undefined,
+    log,
+  });
+  worker.start();
+  log("info", `Worker ${worker.id} waiting for batches in ${store.dir}`);
+  const { promise, resolve } = Promise.withResolvers<void>();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) Deno.exit(130);
+    log("info", "Shutting down: the running batch will resume later");
+    resolve();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  await promise;
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
