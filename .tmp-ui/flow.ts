@@ -152,7 +152,17 @@ try {
   await page.click("#add-text");
   await page.click("#add-qr");
   await new Promise((r) => setTimeout(r, 300));
+  console.log("qr panel:", await page.$eval("#prop-qr-value", (e) => !e.closest("[hidden]") && e.value), await page.$eval("#props-what", (e) => e.textContent));
+  await page.click("#prop-qr-value", { clickCount: 3 });
+  await page.type("#prop-qr-value", "https://x.example/r/{{id}}");
+  await page.select("#prop-qr-ecc", "H");
   await page.screenshot({ path: `${OUT}/editor-selected.png` });
+  // select the new text and turn on shrink + visibleIf
+  await page.evaluate(() => { const { canvas } = globalThis.pressrunEditor; canvas.setActiveObject(canvas.getObjects().find((o) => o.text === "Your text here")); canvas.fire("selection:created", {}); });
+  await page.click("#prop-fit");
+  console.log("shrink row visible:", await page.$eval("#prop-box-height", (e) => !e.closest("[hidden]") && e.value));
+  await page.type("#prop-min-font", "12");
+  await page.type("#prop-visible-if", "company");
   const built = await page.evaluate(() =>
     globalThis.pressrunEditor.buildTemplate("Check")
   );
@@ -197,6 +207,7 @@ try {
   const edited = await page.evaluate(() => {
     const { canvas } = globalThis.pressrunEditor;
     const t = canvas.getObjects().find((o) => o.text === "Your text here");
+    console.log(JSON.stringify({ fit: t.fit, min: t.minFontSize, vis: t.visibleIf, box: t.pressrunBox }));
     canvas.setActiveObject(t);
     t.enterEditing();
     t.selectionStart = t.selectionEnd = 5;

@@ -22,7 +22,7 @@ export interface WorkerOptions {
   concurrency?: number;
   /** How often an idle worker looks for work, ms. @default 500 */
   pollMs?: number;
-  /** A running batch whose worker is silent this long is taken over, ms. @default 15000 */
+  /** A running batch whose worker is silent this long is taken over, ms. @default 5000 */
   staleAfterMs?: number;
   /** Width of piece thumbnails, px. @default 320 */
   thumbnail?: number;
@@ -79,7 +79,7 @@ export class BatchWorker implements AsyncDisposable {
   }
 
   async #run(): Promise<void> {
-    const staleAfterMs = this.#options.staleAfterMs ?? 15_000;
+    const staleAfterMs = this.#options.staleAfterMs ?? 5_000;
     while (!this.#stopping) {
       let batch: BatchStatus | undefined;
       try {
