@@ -176,6 +176,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   const assets = new AssetResolver(template.baseDir);
   const spec = await pageSpec(template, assets);
   await Deno.mkdir(options.out, { recursive: true });
+  await removeLeftovers(options.out);
   log(
     "info",
     `Batch: ${total} records from ${options.data}, template ${template.source} → ${options.out}`,
@@ -420,4 +421,13 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       `(${(out.rendered / (out.ms / 1000)).toFixed(1)} pieces/s, ${out.mode})`,
   );
   return out;
+}
+
+/** Removes temporary files an interrupted earlier run left in `dir`. */
+async function removeLeftovers(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && /^\..+\.[0-9a-f]{8}\.tmp$/.test(entry.name)) {
+      await Deno.remove(join(dir, entry.name)).catch(() => {});
+    }
+  }
 }
