@@ -73,6 +73,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const store = await JobStore.open(v["data-dir"]!);
   const metrics = new Metrics();
   const pieces = new EventTarget();
+  const shutdown = new AbortController();
   const worker = new BatchWorker(store, {
     concurrency: v.concurrency ? Number(v.concurrency) : undefined,
     metrics,
@@ -94,6 +95,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
         ),
     },
     createHandler({
+      shutdown: shutdown.signal,
       store,
       worker,
       metrics,
@@ -116,6 +118,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   await stopped;
+  shutdown.abort();
   await server.shutdown();
   await worker.close();
   await store.close();

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { readCsv, scanCsv } from "../batch/csv.ts";
 import type { Metrics } from "../batch/metrics.ts";
 import type { BatchRunOptions, BatchStatus, JobStore } from "../batch/store.ts";
@@ -12,6 +12,8 @@ import type { BatchWorker } from "../batch/worker.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
 import { parseRendererChoice } from "../render/orchestrator.ts";
 import { staticFile } from "../render/static_origin.ts";
+import { AssetResolver } from "../template/assets.ts";
+import { hasPlaceholder } from "../template/fields.ts";
 import { loadTemplate, parseTemplate } from "../template/parse.ts";
 import { preflight } from "../template/preflight.ts";
 import { errorResponse, HttpError } from "./errors.ts";
@@ -29,6 +31,8 @@ export interface ServerDeps {
   maxUploadBytes?: number;
   /** Told of finished records, for the events stream. */
   pieces?: EventTarget;
+  /** Aborted when the server shuts down: open event streams end. */
+  shutdown?: AbortSignal;
   /** @default silent */
   log?: Logger;
 }
@@ -95,10 +99,11 @@ export function createHandler(
     }],
     ["GET", "/api/templates/:id", async (_r, p) => {
       const { info, path } = await store.template(p.id!);
-      return Response.json({
-        ...info,
-        template: JSON.parse(await Deno.readTextFile(path)),
-      });
+      const doc = JSON.parse(await Deno.readTextFile(path));
+      // Fixed images come inlined, so a copy saved from the editor needs
+      // nothing from the original's folder.
+      await inlineImages(doc, new AssetResolver(dirname(path)));
+      return Response.json({ ...info, template: doc });
     }],
     ["DELETE", "/api/templates/:id", async (_r, p) => {
       await store.deleteTemplate(p.id!);
@@ -292,6 +297,12 @@ export function createHandler(
         };
         tick();
         timer = setInterval(tick, 250);
+        deps.shutdown?.addEventListener("abort", () => {
+          stop();
+          try {
+            controller.close();
+          } catch { /* already closed */ }
+        }, { once: true });
       },
       cancel: stop,
     });
@@ -605,4 +616,25 @@ async function csvRow(
     if (record.index === row) return record.values;
   }
   throw new HttpError(404, "not_found", `Batch ${batch} has no row ${row}`);
+}
+
+/** Replaces fixed relative image sources of a template with data: URLs. */
+async function inlineImages(
+  doc: unknown,
+  assets: AssetResolver,
+): Promise<void> {
+  const canvas = (doc as { canvas?: unknown }).canvas ?? doc;
+  const visit = async (objects: unknown) => {
+    if (!Array.isArray(objects)) return;
+    for (const o of objects as Record<string, unknown>[]) {
+      const src = o?.src;
+      if (
+        typeof src === "string" && !hasPlaceholder(src) && !/^data:/i.test(src)
+      ) {
+        o.src = await assets.imageDataUrl(src, "template image");
+      }
+      await visit(o?.objects);
+    }
+  };
+  await visit((canvas as { objects?: unknown }).objects);
 }

@@ -366,3 +366,24 @@ async function uploadableExample() {
   }
   return doc;
 }
+
+Deno.test("a built-in template fetched from the API and saved back as a copy renders on its own", async () => {
+  await using a = await app();
+  const { template } = await (await a.call("/api/templates/postcard")).json();
+  const hero = template.canvas.objects.find((o: { src?: string }) =>
+    o.src?.startsWith("data:image/jpeg")
+  );
+  assert.ok(hero, "the fixed image comes inlined");
+  template.name = "Postcard (copy)";
+  const res = await a.call("/api/templates", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(template),
+  });
+  assert.equal(res.status, 201);
+  const { id } = await res.json();
+  const preview = await a.call(`/api/templates/${id}/preview.png`);
+  assert.equal(preview.status, 200, await preview.clone().text());
+  const png = await readPng(new Uint8Array(await preview.arrayBuffer()));
+  assert.deepEqual([png.width, png.height], [1875, 1275]);
+});
