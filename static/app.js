@@ -1,0 +1,57 @@
+// The pressrun web app at `/`: choose a design, add a CSV, generate a batch
+// and follow it live. Plain ES modules, no build step: this one starts
+// batches and wires the page; each step of the page has its own module.
+import { api } from "./api.js";
+import { state } from "./app_state.js";
+import { onBatchChosen, refreshBatches } from "./batch_list.js";
+import { $, hideError, showError } from "./dom.js";
+import { loadTemplates } from "./library.js";
+import { batchAction, openBatch } from "./progress.js";
+import { refreshChecks, wireDropzone } from "./recipients.js";
+
+/** Starts a batch (POST /api/batches) from the selected design and CSV. */
+async function generate() {
+  const form = new FormData();
+  form.set("template", state.selected.id);
+  form.set("data", state.csv.file, state.csv.file.name);
+  form.set("renderer", $("#renderer").value);
+  form.set("merge", String($("#merge").checked));
+  form.set("onError", $("#on-error").value);
+  state.starting = true;
+  $("#generate").disabled = true;
+  $("#generate-hint").textContent = "Starting…";
+  try {
+    const { id } = await api("/api/batches", { method: "POST", body: form });
+    state.merged.set(id, $("#merge").checked);
+    hideError();
+    await openBatch(id);
+  } catch (error) {
+    showError(error, "Could not start the batch.");
+  } finally {
+    state.starting = false;
+    refreshChecks();
+  }
+}
+
+/** @param {string} id a batch to show: its errors go to the banner */
+function showBatch(id) {
+  openBatch(id).catch((e) => showError(e, "Could not open the batch."));
+}
+
+/** Wires the page up and loads its data. */
+function main() {
+  wireDropzone();
+  $("#generate").addEventListener("click", generate);
+  $("#cancel").addEventListener("click", () => batchAction("cancel"));
+  $("#retry").addEventListener("click", () => batchAction("retry"));
+  $("#refresh-batches").addEventListener("click", refreshBatches);
+  $("#error-dismiss").addEventListener("click", hideError);
+  onBatchChosen(showBatch);
+  const params = new URLSearchParams(location.search);
+  loadTemplates(params.get("template"));
+  const batch = params.get("batch");
+  if (batch) showBatch(batch);
+  else refreshBatches();
+}
+
+if (globalThis.document?.body?.dataset.page === "app") main();

@@ -1,0 +1,121 @@
+// The fields of a design: the {{ name }} placeholders its objects use, the
+// field buttons that insert one into the selected object, and fields typed
+// in or taken from the columns of a CSV.
+import { parseCsv } from "./csv.js";
+import { $, h, hideError, showError } from "./dom.js";
+import { isImage, isText, placeholder } from "./editor_document.js";
+import { changed, state } from "./editor_state.js";
+
+const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+
+/**
+ * Sets where an image comes from: a `{{field}}` or a file name.
+ * @param {any} obj the image
+ * @param {string} src its new source
+ */
+export async function setSource(obj, src) {
+  if (!src.trim()) return;
+  obj.pressrunSrc = src.trim();
+  const { width, height, scaleX, scaleY } = obj;
+  await obj.setSrc(placeholder(width, height, obj.pressrunSrc));
+  obj.set({ width, height, scaleX, scaleY });
+  state.canvas.requestRenderAll();
+  collectFields();
+  changed();
+}
+
+/**
+ * Inserts `{{name}}` into the selected text at the cursor (or at the end),
+ * appends it to a QR code's value, or makes it an image's source.
+ * @param {string} name a field name
+ */
+function insertField(name) {
+  const obj = state.canvas.getActiveObject();
+  const token = `{{${name}}}`;
+  if (obj?.qr) obj.qr = { ...obj.qr, value: obj.qr.value + token };
+  else if (isImage(obj)) setSource(obj, token);
+  else if (isText(obj) && obj.isEditing) {
+    const start = obj.selectionStart;
+    obj.insertChars(token, undefined, start, obj.selectionEnd);
+    obj.selectionStart = obj.selectionEnd = start +
+      obj.graphemeSplit(token).length;
+    obj.hiddenTextarea.value = obj.text;
+    obj._updateTextarea();
+    obj.hiddenTextarea.focus();
+  } else if (isText(obj)) {
+    obj.set("text", obj.text + token);
+    obj.initDimensions();
+  } else {
+    return showError(
+      new Error(`Select a text, image or QR code to insert ${token} into.`),
+    );
+  }
+  obj.setCoords();
+  state.canvas.requestRenderAll();
+  state.fields.add(name);
+  renderFields();
+  // As Fabric does after a drag: the editor marks the design changed and
+  // shows the new value in the "Selected" panel.
+  state.canvas.fire("object:modified", { target: obj });
+}
+
+/** Gathers the fields the design uses into the field list. */
+export function collectFields() {
+  const visit = (obj) => {
+    for (const text of [obj.text, obj.pressrunSrc, obj.qr?.value]) {
+      for (const m of String(text ?? "").matchAll(PLACEHOLDER)) {
+        state.fields.add(m[1]);
+      }
+    }
+    if (obj.visibleIf) state.fields.add(obj.visibleIf);
+    obj.getObjects?.().forEach(visit);
+  };
+  state.canvas.getObjects().forEach(visit);
+  state.fields.delete("");
+  renderFields();
+}
+
+/** Shows the field buttons, and the same names as input suggestions. */
+export function renderFields() {
+  const names = [...state.fields].sort((a, b) => a.localeCompare(b));
+  const buttons = names.map((name) => {
+    const button = h("button", {
+      type: "button",
+      class: "chip field-chip",
+      "data-field": name,
+      title: `Insert {{${name}}}`,
+    }, name);
+    // Keeps the text being edited focused: the field goes in at the cursor.
+    button.addEventListener("mousedown", (e) => e.preventDefault());
+    button.addEventListener("click", () => insertField(name));
+    return button;
+  });
+  $("#field-list").replaceChildren(...buttons);
+  if (!names.length) {
+    $("#field-list").append(h("span", { class: "muted" }, "No fields yet."));
+  }
+  $("#field-options").replaceChildren(
+    ...names.map((value) => h("option", { value })),
+  );
+}
+
+/** Adds the field typed in the field name box. */
+export function addTypedField() {
+  const name = $("#field-name").value.replace(/[{}]/g, "").trim();
+  if (!name) return;
+  state.fields.add(name);
+  $("#field-name").value = "";
+  renderFields();
+}
+
+/** @param {File} file a CSV whose column names become fields */
+export async function fieldsFromCsv(file) {
+  try {
+    const head = (await file.slice(0, 65536).text()).split(/\r\n|\r|\n/, 1)[0];
+    for (const name of parseCsv(head, 0).headers) state.fields.add(name);
+    renderFields();
+    hideError();
+  } catch (error) {
+    showError(error, `Could not read the column names of “${file.name}”.`);
+  }
+}

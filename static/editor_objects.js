@@ -1,0 +1,125 @@
+// Adding, removing and moving the objects of a design: text boxes, QR codes,
+// photo fields and embedded images, and the keys that act on the selection.
+import { showError } from "./dom.js";
+import { placeholder } from "./editor_document.js";
+import { collectFields } from "./editor_fields.js";
+import { changed, state, trimInset } from "./editor_state.js";
+
+const fabric = globalThis.fabric;
+
+/** @param {any} obj a new object: placed, added and selected */
+function addObject(obj) {
+  const { x, y } = trimInset();
+  const n = state.canvas.getObjects().length % 6;
+  obj.set({
+    originX: "left",
+    originY: "top",
+    left: x + state.width * (0.05 + n * 0.04),
+    top: y + state.height * (0.05 + n * 0.04),
+  });
+  state.canvas.add(obj);
+  state.canvas.setActiveObject(obj);
+  state.canvas.requestRenderAll();
+  collectFields();
+  changed();
+}
+
+/** Adds a text box. */
+export function addText() {
+  addObject(
+    new fabric.Textbox("Your text here", {
+      width: Math.round(state.width * 0.4),
+      fontSize: Math.round(state.height / 20),
+      fontFamily: "Noto Sans",
+      fill: "#1F3A5F",
+    }),
+  );
+}
+
+/** Adds a QR code: a white square whose `qr.value` is encoded per record. */
+export function addQr() {
+  const side = Math.round(Math.min(300, state.width / 2, state.height / 2));
+  const rect = new fabric.Rect({ width: side, height: side, fill: "#FFFFFF" });
+  rect.qr = { value: "{{url}}", ecc: "M" };
+  addObject(rect);
+}
+
+/** Adds an image filled from a field for each record (`src: "{{photo}}"`). */
+export async function addPhoto() {
+  const side = Math.round(Math.min(state.width, state.height) * 0.3);
+  const url = placeholder(side, side, "{{photo}}");
+  const img = await fabric.FabricImage.fromURL(url);
+  img.pressrunSrc = "{{photo}}";
+  addObject(img);
+}
+
+/**
+ * Adds an image file, embedded as a data: URL no larger than it can show.
+ * @param {File} file the image the user chose
+ */
+export async function addImage(file) {
+  const url = URL.createObjectURL(file);
+  try {
+    const source = new Image();
+    source.src = url;
+    await source.decode();
+    const { naturalWidth: w, naturalHeight: ht } = source;
+    const scale = Math.min(
+      1,
+      (Math.max(state.width, state.height) * 0.6) / Math.max(w, ht),
+    );
+    const el = document.createElement("canvas");
+    el.width = Math.max(1, Math.round(w * scale));
+    el.height = Math.max(1, Math.round(ht * scale));
+    el.getContext("2d").drawImage(source, 0, 0, el.width, el.height);
+    const type = file.type === "image/jpeg" ? "image/jpeg" : "image/png";
+    addObject(await fabric.FabricImage.fromURL(el.toDataURL(type, 0.9)));
+  } catch (error) {
+    showError(error, `Could not add “${file.name}”: is it an image?`);
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+/** Deletes the selected objects. */
+export function removeSelected() {
+  const chosen = state.canvas.getActiveObjects();
+  state.canvas.discardActiveObject();
+  state.canvas.remove(...chosen);
+  state.canvas.requestRenderAll();
+  changed();
+}
+
+/** @param {"bringObjectForward" | "sendObjectBackwards"} method moves the selection */
+export function restack(method) {
+  const obj = state.canvas.getActiveObject();
+  if (!obj) return;
+  state.canvas[method](obj);
+  state.canvas.requestRenderAll();
+  changed();
+}
+
+/** @param {KeyboardEvent} e Delete removes the selection, arrows nudge it */
+export function onKey(e) {
+  const obj = state.canvas.getActiveObject();
+  if (!obj || obj.isEditing || e.target.closest?.("input, select, textarea")) {
+    return;
+  }
+  if (e.key === "Delete" || e.key === "Backspace") {
+    e.preventDefault();
+    return removeSelected();
+  }
+  const step = e.shiftKey ? 10 : 1;
+  const [dx, dy] = {
+    ArrowLeft: [-step, 0],
+    ArrowRight: [step, 0],
+    ArrowUp: [0, -step],
+    ArrowDown: [0, step],
+  }[e.key] ?? [];
+  if (dx === undefined) return;
+  e.preventDefault();
+  obj.set({ left: obj.left + dx, top: obj.top + dy });
+  obj.setCoords();
+  state.canvas.requestRenderAll();
+  changed();
+}
