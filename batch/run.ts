@@ -77,7 +77,7 @@ export interface BatchOptions {
   /** A running browser to use (kept open), or how to launch one. */
   browser?: Browser | LaunchOptions;
   /** More renderer settings (pool options, fallback threshold). */
-  rendering?: Omit<RendererOptions, "renderer" | "pages" | "encode" | "log">;
+  rendering?: Omit<RendererOptions, "renderer" | "pages" | "log">;
   onProgress?: (progress: Progress) => void;
   /**
    * Told of every finished record (rendered, failed, or kept from `resume`),
@@ -348,6 +348,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       renderer: options.renderer,
       pages: concurrency,
       encode: {
+        ...options.rendering?.encode,
         format: imageFormat,
         quality: options.quality,
         thumbnail: options.thumbnail,

@@ -64,8 +64,11 @@ export function chromiumPath(executablePath?: string): string {
 export class Browser implements AsyncDisposable {
   #browser: PuppeteerBrowser;
   #profileDir: string | undefined;
-  #closeTimeoutMs: number;
+  #options: LaunchOptions;
   #closing: Promise<void> | undefined;
+  #restarting: Promise<void> | undefined;
+  /** How many times Chromium was started again after it died. */
+  restarts = 0;
   /**
    * The loopback origin render pages load from and post pieces to; only for
    * a browser on this machine (a remote one gets pages through DevTools).
@@ -73,57 +76,49 @@ export class Browser implements AsyncDisposable {
   readonly origin: StaticOrigin | undefined;
 
   private constructor(
-    browser: PuppeteerBrowser,
-    profileDir: string | undefined,
-    closeTimeoutMs: number,
+    started: { browser: PuppeteerBrowser; profileDir?: string },
+    options: LaunchOptions,
     origin?: StaticOrigin,
   ) {
-    this.#browser = browser;
-    this.#profileDir = profileDir;
-    this.#closeTimeoutMs = closeTimeoutMs;
+    this.#browser = started.browser;
+    this.#profileDir = started.profileDir;
+    this.#options = options;
     this.origin = origin;
   }
 
   /** Launches Chromium (or connects when `wsEndpoint` is given). */
   static async launch(options: LaunchOptions = {}): Promise<Browser> {
-    const closeTimeoutMs = options.closeTimeoutMs ?? 5000;
     if (options.wsEndpoint) {
-      const remote = await puppeteer.connect({
-        browserWSEndpoint: options.wsEndpoint,
-        protocolTimeout: 60_000,
-      });
-      return new Browser(remote, undefined, closeTimeoutMs);
+      return new Browser(await start(options), options);
     }
-    const executablePath = chromiumPath(options.executablePath);
-    const profileDir = await Deno.makeTempDir({ prefix: "pressrun-chromium-" });
-    let origin: StaticOrigin | undefined;
+    const origin = await StaticOrigin.start();
     try {
-      origin = await StaticOrigin.start();
-      const browser = await puppeteer.launch({
-        executablePath,
-        headless: true,
-        pipe: true,
-        userDataDir: profileDir,
-        args: chromiumArgs(options.args),
-        handleSIGINT: false,
-        handleSIGTERM: false,
-        handleSIGHUP: false,
-        timeout: options.launchTimeoutMs ?? 30_000,
-        protocolTimeout: 60_000,
-      });
-      // The blank tab puppeteer opens would cost a renderer process.
-      for (const page of await browser.pages()) await page.close();
-      return new Browser(browser, profileDir, closeTimeoutMs, origin);
+      return new Browser(await start(options), options, origin);
     } catch (error) {
-      await origin?.close();
-      await Deno.remove(profileDir, { recursive: true }).catch(() => {});
-      throw new Error(
-        `Cannot start Chromium at ${executablePath}: ${
-          (error as Error).message.split("\n")[0]
-        } (set PRESSRUN_CHROMIUM or install the chromium package)`,
-        { cause: error },
-      );
+      await origin.close();
+      throw error;
     }
+  }
+
+  /**
+   * Starts Chromium again (or reconnects) when it died or went away: a
+   * crash, a kill, a lost connection. Concurrent callers share one restart.
+   */
+  async #restart(): Promise<void> {
+    this.#restarting ??= (async () => {
+      const dead = this.#browser;
+      const oldProfile = this.#profileDir;
+      const pid = dead.process()?.pid;
+      if (pid !== undefined) await killGroup(pid);
+      if (oldProfile) {
+        await Deno.remove(oldProfile, { recursive: true }).catch(() => {});
+      }
+      const started = await start(this.#options);
+      this.#browser = started.browser;
+      this.#profileDir = started.profileDir;
+      this.restarts++;
+    })().finally(() => (this.#restarting = undefined));
+    await this.#restarting;
   }
 
   /** Whether the browser still answers. */
@@ -146,9 +141,12 @@ export class Browser implements AsyncDisposable {
     return this.#browser;
   }
 
-  /** A new blank tab. */
-  newPage(): Promise<Page> {
-    return this.#browser.newPage();
+  /** A new blank tab; starts Chromium again first if it died. */
+  async newPage(): Promise<Page> {
+    if (this.#closing) throw new Error("The browser is closed");
+    if (this.#restarting) await this.#restarting;
+    if (!this.#browser.connected) await this.#restart();
+    return await this.#browser.newPage();
   }
 
   /**
@@ -161,6 +159,7 @@ export class Browser implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    await this.#restarting?.catch(() => {});
     await this.origin?.close();
     if (!this.#profileDir) {
       await this.#browser.disconnect().catch(() => {});
@@ -169,7 +168,10 @@ export class Browser implements AsyncDisposable {
     const child = this.#browser.process();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), this.#closeTimeoutMs);
+      timer = setTimeout(
+        () => resolve("timeout"),
+        this.#options.closeTimeoutMs ?? 5000,
+      );
     });
     try {
       const outcome = await Promise.race([
@@ -189,6 +191,46 @@ export class Browser implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** Launches Chromium with a fresh profile, or connects to `wsEndpoint`. */
+async function start(
+  options: LaunchOptions,
+): Promise<{ browser: PuppeteerBrowser; profileDir?: string }> {
+  if (options.wsEndpoint) {
+    const browser = await puppeteer.connect({
+      browserWSEndpoint: options.wsEndpoint,
+      protocolTimeout: 60_000,
+    });
+    return { browser };
+  }
+  const executablePath = chromiumPath(options.executablePath);
+  const profileDir = await Deno.makeTempDir({ prefix: "pressrun-chromium-" });
+  try {
+    const browser = await puppeteer.launch({
+      executablePath,
+      headless: true,
+      pipe: true,
+      userDataDir: profileDir,
+      args: chromiumArgs(options.args),
+      handleSIGINT: false,
+      handleSIGTERM: false,
+      handleSIGHUP: false,
+      timeout: options.launchTimeoutMs ?? 30_000,
+      protocolTimeout: 60_000,
+    });
+    // The blank tab puppeteer opens would cost a renderer process.
+    for (const page of await browser.pages()) await page.close();
+    return { browser, profileDir };
+  } catch (error) {
+    await Deno.remove(profileDir, { recursive: true }).catch(() => {});
+    throw new Error(
+      `Cannot start Chromium at ${executablePath}: ${
+        (error as Error).message.split("\n")[0]
+      } (set PRESSRUN_CHROMIUM or install the chromium package)`,
+      { cause: error },
+    );
   }
 }
 

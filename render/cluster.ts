@@ -8,24 +8,33 @@ import type { PageSpec } from "../template/page_spec.ts";
 import type { PiecePayload } from "../template/payload.ts";
 import type { Browser } from "./browser.ts";
 import {
-  type EncodeOptions,
+  type PageOptions,
   type RenderedPiece,
   RenderPage,
 } from "./render_page.ts";
 import type { Renderer } from "./renderer.ts";
+
+/** Options for {@linkcode ClusterRenderer}. */
+export interface ClusterOptions {
+  encode?: PageOptions;
+  /** Deadline of one piece, ms. @default 30000 */
+  renderTimeoutMs?: number;
+}
 
 /** A fresh page per piece. Concurrency is the caller's. */
 export class ClusterRenderer implements Renderer {
   readonly mode = "cluster" as const;
   #browser: Browser;
   #spec: PageSpec;
-  #encode: EncodeOptions;
+  #encode: PageOptions;
+  #timeoutMs: number;
   #open = new Set<RenderPage>();
 
-  constructor(browser: Browser, spec: PageSpec, encode: EncodeOptions = {}) {
+  constructor(browser: Browser, spec: PageSpec, options: ClusterOptions = {}) {
     this.#browser = browser;
     this.#spec = spec;
-    this.#encode = encode;
+    this.#encode = options.encode ?? {};
+    this.#timeoutMs = options.renderTimeoutMs ?? 30_000;
   }
 
   /** Renders on a fresh tab; a failure is retried once on another fresh tab. */
@@ -46,7 +55,7 @@ export class ClusterRenderer implements Renderer {
     const page = await RenderPage.open(this.#browser, this.#spec, this.#encode);
     this.#open.add(page);
     try {
-      return await page.render(payload);
+      return await page.render(payload, this.#timeoutMs);
     } finally {
       this.#open.delete(page);
       await page.close();

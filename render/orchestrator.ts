@@ -16,7 +16,7 @@ import {
   PoolBrokenError,
   PoolTimeoutError,
 } from "./persistent.ts";
-import type { EncodeOptions, RenderedPiece } from "./render_page.ts";
+import type { PageOptions, RenderedPiece } from "./render_page.ts";
 import type { Renderer, RendererMode } from "./renderer.ts";
 
 /** What the user asks for. */
@@ -64,7 +64,9 @@ export interface RendererOptions {
   pages?: number;
   /** More settings of the persistent pool. */
   persistent?: Omit<PersistentOptions, "pages" | "encode" | "onPageFailure">;
-  encode?: EncodeOptions;
+  encode?: PageOptions;
+  /** Deadline of one piece, ms, for either renderer. @default 30000 */
+  renderTimeoutMs?: number;
   /** `auto` falls back after this many tab failures among the last 50 renders. @default 3 */
   maxPoolFailures?: number;
   /** @default silent */
@@ -86,7 +88,10 @@ export async function createRenderer(
   if (choice === "cluster") {
     log("info", "Using CLUSTER renderer (a fresh page per piece)");
     options.onMode?.("cluster");
-    return new ClusterRenderer(browser, spec, encode);
+    return new ClusterRenderer(browser, spec, {
+      encode,
+      renderTimeoutMs: options.renderTimeoutMs,
+    });
   }
   if (choice === "persistent") {
     const pool = await startPool(browser, spec, { ...options, pages }, log);
@@ -123,6 +128,7 @@ async function startPool(
   const started = performance.now();
   log("info", `Using PERSISTENT renderer: starting ${options.pages} pages`);
   const pool = await PersistentRenderer.start(browser, spec, {
+    renderTimeoutMs: options.renderTimeoutMs,
     ...options.persistent,
     pages: options.pages,
     encode: options.encode,
@@ -145,7 +151,7 @@ class AutoRenderer implements Renderer {
   #cluster: ClusterRenderer | undefined;
   #browser: Browser;
   #spec: PageSpec;
-  #encode: EncodeOptions;
+  #encode: PageOptions;
   #log: Logger;
   #options: RendererOptions;
   #recent: boolean[] = [];
@@ -153,7 +159,7 @@ class AutoRenderer implements Renderer {
   constructor(
     browser: Browser,
     spec: PageSpec,
-    encode: EncodeOptions,
+    encode: PageOptions,
     log: Logger,
     options: RendererOptions,
   ) {
@@ -192,11 +198,10 @@ class AutoRenderer implements Renderer {
       "warn",
       `Persistent rendering failed (${reason}), falling back to CLUSTER renderer`,
     );
-    this.#cluster = new ClusterRenderer(
-      this.#browser,
-      this.#spec,
-      this.#encode,
-    );
+    this.#cluster = new ClusterRenderer(this.#browser, this.#spec, {
+      encode: this.#encode,
+      renderTimeoutMs: this.#options.renderTimeoutMs,
+    });
     const pool = this.pool;
     this.pool = undefined;
     pool?.close();

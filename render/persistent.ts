@@ -10,11 +10,14 @@ import type { PageSpec } from "../template/page_spec.ts";
 import type { PiecePayload } from "../template/payload.ts";
 import type { Browser } from "./browser.ts";
 import {
-  type EncodeOptions,
+  type PageOptions,
   type RenderedPiece,
   RenderPage,
 } from "./render_page.ts";
 import type { Renderer } from "./renderer.ts";
+import { processTreeMemory } from "./process_memory.ts";
+
+const MEMORY_CHECK_EVERY = 50;
 
 /** No tab became free in time. */
 export class PoolTimeoutError extends Error {
@@ -34,11 +37,20 @@ export interface PersistentOptions {
   acquireTimeoutMs?: number;
   /** Longest time to open the pool, ms. @default 30000 */
   startTimeoutMs?: number;
-  /** A tab is replaced after this many pieces. @default 1000 */
+  /** Deadline of one piece, ms; past it the tab is destroyed. @default 30000 */
+  renderTimeoutMs?: number;
+  /**
+   * When the whole Chromium process tree passes this many MiB (PSS), every
+   * tab is recycled. Checked every 50 pieces. @default 2048
+   */
+  maxBrowserMemoryMB?: number;
+  /** A tab is replaced after this many pieces (bounds Chromium memory). @default 100 */
   recycleAfter?: number;
-  encode?: EncodeOptions;
+  encode?: PageOptions;
   /** Told of every tab that failed (before it is replaced). */
   onPageFailure?: (error: unknown) => void;
+  /** Told when Chromium passed its memory limit (PSS bytes) and tabs recycle. */
+  onMemoryLimit?: (pss: number) => void;
 }
 
 interface Waiter {
@@ -51,13 +63,21 @@ export class PersistentRenderer implements Renderer {
   readonly mode = "persistent" as const;
   #browser: Browser;
   #spec: PageSpec;
-  #options: Required<Omit<PersistentOptions, "onPageFailure">>;
+  #options: Required<
+    Omit<PersistentOptions, "onPageFailure" | "onMemoryLimit">
+  >;
   #onPageFailure: (error: unknown) => void;
+  #onMemory: (pss: number) => void;
   #idle: RenderPage[] = [];
   #all = new Set<RenderPage>();
   #waiters: Waiter[] = [];
   #opening = 0;
   #closed = false;
+  #releases = 0;
+  /** Tabs being opened, so close() can wait for them. */
+  #openings = new Set<Promise<RenderPage>>();
+  /** Pages still to recycle because Chromium passed its memory limit. */
+  #recycleNext = 0;
 
   private constructor(
     browser: Browser,
@@ -70,10 +90,13 @@ export class PersistentRenderer implements Renderer {
       pages: options.pages ?? navigator.hardwareConcurrency,
       acquireTimeoutMs: options.acquireTimeoutMs ?? 30_000,
       startTimeoutMs: options.startTimeoutMs ?? 30_000,
-      recycleAfter: options.recycleAfter ?? 1000,
+      recycleAfter: options.recycleAfter ?? 100,
+      renderTimeoutMs: options.renderTimeoutMs ?? 30_000,
+      maxBrowserMemoryMB: options.maxBrowserMemoryMB ?? 2048,
       encode: options.encode ?? {},
     };
     this.#onPageFailure = options.onPageFailure ?? (() => {});
+    this.#onMemory = options.onMemoryLimit ?? (() => {});
   }
 
   /** Opens every tab of the pool; rejects if any cannot start in time. */
@@ -129,7 +152,7 @@ export class PersistentRenderer implements Renderer {
     signal?.throwIfAborted();
     const page = await this.#acquire(signal);
     try {
-      const piece = await page.render(payload);
+      const piece = await page.render(payload, this.#options.renderTimeoutMs);
       this.#release(page);
       return piece;
     } catch (error) {
@@ -148,7 +171,10 @@ export class PersistentRenderer implements Renderer {
       );
     }
     try {
-      const piece = await fresh.render(payload);
+      const piece = await fresh.render(
+        payload,
+        this.#options.renderTimeoutMs,
+      );
       this.#release(fresh);
       return piece;
     } catch (error) {
@@ -208,7 +234,9 @@ export class PersistentRenderer implements Renderer {
       this.#destroy(page);
       return;
     }
-    if (page.renders >= this.#options.recycleAfter) {
+    if (++this.#releases % MEMORY_CHECK_EVERY === 0) this.#checkMemory();
+    if (page.renders >= this.#options.recycleAfter || this.#recycleNext > 0) {
+      if (page.renders < this.#options.recycleAfter) this.#recycleNext--;
       this.#destroy(page);
       this.#replaceInBackground();
       return;
@@ -218,7 +246,25 @@ export class PersistentRenderer implements Renderer {
     else this.#idle.push(page);
   }
 
-  async #openPage(): Promise<RenderPage> {
+  #checkMemory(): void {
+    const profile = this.#browser.profileDir;
+    if (!profile || this.#recycleNext > 0) return;
+    processTreeMemory(profile).then(({ pss }) => {
+      if (pss / 2 ** 20 > this.#options.maxBrowserMemoryMB) {
+        this.#recycleNext = this.#all.size;
+        this.#onMemory(pss);
+      }
+    }).catch(() => {});
+  }
+
+  #openPage(): Promise<RenderPage> {
+    const opening = this.#open();
+    this.#openings.add(opening);
+    opening.catch(() => {}).finally(() => this.#openings.delete(opening));
+    return opening;
+  }
+
+  async #open(): Promise<RenderPage> {
     this.#opening++;
     try {
       const page = await RenderPage.open(
@@ -272,6 +318,8 @@ export class PersistentRenderer implements Renderer {
     this.#all.clear();
     this.#idle = [];
     await Promise.all(pages.map((page) => page.close()));
+    // A tab still opening closes itself when it sees the pool closed.
+    await Promise.allSettled([...this.#openings]);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -20,8 +20,13 @@ import { staticFile, type StaticOrigin } from "./static_origin.ts";
  */
 export const INTERCEPTED_ORIGIN = "http://pressrun.invalid";
 
-/** Image encoding of the pieces. */
-export interface EncodeOptions {
+/** How a render page encodes its pieces, and how its tab is set up. */
+export interface PageOptions {
+  /**
+   * Runs on the new tab before the render page loads: tracing, request
+   * logging, or a test's fault injection.
+   */
+  setup?: (page: Page) => Promise<void>;
   /** @default "png" */
   format?: "png" | "jpeg";
   /** JPEG quality, 0..1. @default 0.92 */
@@ -49,30 +54,40 @@ export interface RenderedPiece {
   timings: StageTimings;
 }
 
+/** A piece passed its deadline; its tab was destroyed. */
+export class RenderTimeoutError extends Error {
+  override name = "RenderTimeoutError";
+}
+
 /** A tab with the template loaded, ready to render pieces. */
 export class RenderPage implements AsyncDisposable {
   #page: Page;
-  #encode: Required<EncodeOptions>;
+  #encode: Required<Omit<PageOptions, "setup">>;
   #origin: StaticOrigin | undefined;
-  #closed = false;
+  #closing: Promise<void> | undefined;
+  #crashed: ((error: Error) => void) | undefined;
   /** Pieces rendered on this tab. */
   renders = 0;
 
   private constructor(
     page: Page,
-    encode: Required<EncodeOptions>,
+    encode: Required<Omit<PageOptions, "setup">>,
     origin: StaticOrigin | undefined,
   ) {
     this.#page = page;
     this.#encode = encode;
     this.#origin = origin;
+    page.on("error", (error) => {
+      this.#crashed?.(new Error(`The render page crashed: ${error.message}`));
+      this.close();
+    });
   }
 
   /** Opens a tab, loads the render page and then the template. */
   static async open(
     browser: Browser,
     spec: PageSpec,
-    encode: EncodeOptions = {},
+    encode: PageOptions = {},
   ): Promise<RenderPage> {
     const page = await browser.newPage();
     const origin = browser.origin;
@@ -82,6 +97,7 @@ export class RenderPage implements AsyncDisposable {
       thumbnail: encode.thumbnail ?? 0,
     }, origin);
     try {
+      await encode.setup?.(page);
       if (origin) {
         await page.goto(`${origin.url}/render.html`, { waitUntil: "load" });
       } else {
@@ -106,13 +122,45 @@ export class RenderPage implements AsyncDisposable {
     return this.#page;
   }
 
-  /** Renders one piece. */
-  async render(payload: PiecePayload): Promise<RenderedPiece> {
+  /**
+   * Renders one piece. Past `timeoutMs` the tab is destroyed (not just
+   * abandoned) and {@linkcode RenderTimeoutError} is thrown.
+   */
+  async render(
+    payload: PiecePayload,
+    timeoutMs = 30_000,
+  ): Promise<RenderedPiece> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      // A crashed tab (its renderer process killed, out of memory) fails the
+      // piece at once instead of at the deadline.
+      this.#crashed = (error) => reject(error);
+      timer = setTimeout(() => {
+        reject(
+          new RenderTimeoutError(
+            `Record ${payload.index} took longer than ${timeoutMs / 1000} s`,
+          ),
+        );
+        this.close();
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#render(payload), deadline]);
+    } finally {
+      clearTimeout(timer);
+      this.#crashed = undefined;
+    }
+  }
+
+  async #render(payload: PiecePayload): Promise<RenderedPiece> {
     const started = performance.now();
     const { format, quality, thumbnail } = this.#encode;
     const token = this.#origin?.token();
     const postTo = token ? `${this.#origin!.url}/piece/${token}` : null;
     const posted = token ? this.#origin!.expect(token) : undefined;
+    // Handled here so a page that dies first leaves no unhandled rejection;
+    // awaiting it below still throws.
+    posted?.bytes.catch(() => {});
     let out;
     try {
       out = await this.#page.evaluate(
@@ -126,7 +174,6 @@ export class RenderPage implements AsyncDisposable {
       );
     } catch (error) {
       posted?.cancel(error as Error);
-      posted?.bytes.catch(() => {});
       throw error;
     }
     // The page posts the image while it takes the next record.
@@ -158,11 +205,10 @@ export class RenderPage implements AsyncDisposable {
     );
   }
 
-  /** Closes the tab. Safe to call twice. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#page.close().catch(() => {});
+  /** Closes the tab. Safe to call twice: later calls wait for the first. */
+  close(): Promise<void> {
+    this.#closing ??= this.#page.close().catch(() => {});
+    return this.#closing;
   }
 
   [Symbol.asyncDispose](): Promise<void> {
