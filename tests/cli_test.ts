@@ -229,3 +229,100 @@ Deno.test("cli --help prints the usage with every flag and exits 0", async () =>
     assert.ok(stdout.includes(flag), flag);
   }
 });
+
+/** Starts the CLI on a 300-record batch; resolves once it reports progress. */
+async function startLongRender(dir: string) {
+  const { writeBenchData } = await import("../bench/data.ts");
+  const { template, data } = await writeBenchData(dir, "screen", 300);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "cli.ts",
+      "render",
+      "-t",
+      template,
+      "-d",
+      data,
+      "-o",
+      join(dir, "out"),
+    ],
+    env: { TMPDIR: dir, NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/^\d+\/300 /m.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`The CLI exited early: ${text}`);
+    text += value;
+  }
+  const rest = (async () => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      text += r.value;
+    }
+    return text;
+  })();
+  return { child, output: rest };
+}
+
+Deno.test("cli render stops cleanly on SIGTERM: pieces in flight finish, the manifest is written, no Chromium or temp folder is left", async () => {
+  await using dir = await tempDir();
+  const { child, output } = await startLongRender(dir.path);
+  child.kill("SIGTERM");
+  const status = await child.status;
+  const text = await output;
+  assert.equal(status.code, 130, text);
+  assert.match(text, /Stopping: finishing pieces in flight/);
+  const out = join(dir.path, "out");
+  const manifest = JSON.parse(
+    await Deno.readTextFile(join(out, "manifest.json")),
+  );
+  const ok = manifest.records.filter((r: { status: string }) =>
+    r.status === "ok"
+  );
+  const left = manifest.records.filter((r: { status: string }) =>
+    r.status === "not-rendered"
+  );
+  assert.equal(manifest.records.length, 300);
+  assert.ok(
+    ok.length > 0 && left.length > 0,
+    `${ok.length} rendered, ${left.length} left`,
+  );
+  for (const r of ok) {
+    assert.ok((await Deno.stat(join(out, r.file))).size > 1000);
+  }
+  const names = [...Deno.readDirSync(out)].map((e) => e.name);
+  assert.ok(!names.some((n) => n.endsWith(".tmp")), "no half-written file");
+  assert.equal(
+    names.filter((n) => n.endsWith(".pdf")).length,
+    ok.length,
+    "every finished piece is listed",
+  );
+  assert.deepEqual(await chromiumPids(dir.path), []);
+  assert.ok(
+    ![...Deno.readDirSync(dir.path)].some((e) =>
+      e.name.startsWith("pressrun-chromium-")
+    ),
+    "profile removed",
+  );
+});
+
+Deno.test("cli render exits at once on a second signal, and Chromium goes with it", async () => {
+  await using dir = await tempDir();
+  const { child, output } = await startLongRender(dir.path);
+  child.kill("SIGTERM");
+  child.kill("SIGTERM");
+  const started = performance.now();
+  assert.equal((await child.status).code, 130, await output);
+  assert.ok(performance.now() - started < 3000, "at once");
+  for (let i = 0; i < 30 && (await chromiumPids(dir.path)).length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(
+    await chromiumPids(dir.path),
+    [],
+    "Chromium exits with its parent",
+  );
+});
