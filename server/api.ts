@@ -29,12 +29,28 @@ export interface ServerDeps {
   token?: string;
   /** Largest request body, bytes. @default 50 MiB */
   maxUploadBytes?: number;
+  /** Admission limits: past them new work gets 429 (or 413). */
+  limits?: ServerLimits;
   /** Told of finished records, for the events stream. */
   pieces?: EventTarget;
   /** Aborted when the server shuts down: open event streams end. */
   shutdown?: AbortSignal;
   /** @default silent */
   log?: Logger;
+}
+
+/** Bounds on the work the server takes on. */
+export interface ServerLimits {
+  /** Batches queued or running at once. @default 100 */
+  maxQueued?: number;
+  /** Records in one batch. @default 100000 */
+  maxRecordsPerBatch?: number;
+  /** Records still to render over all queued and running batches. @default 1000000 */
+  maxQueuedRecords?: number;
+  /** Preview renders at once. @default 2 */
+  maxPreviews?: number;
+  /** Preview requests waiting for a turn. @default 16 */
+  maxPreviewQueue?: number;
 }
 
 type Params = Record<string, string>;
@@ -55,6 +71,36 @@ export function createHandler(
   const log = deps.log ?? silentLogger;
   const maxUpload = deps.maxUploadBytes ?? 50 * 2 ** 20;
   const previews = new Map<string, Promise<Uint8Array>>();
+  const limits = {
+    maxQueued: deps.limits?.maxQueued ?? 100,
+    maxRecordsPerBatch: deps.limits?.maxRecordsPerBatch ?? 100_000,
+    maxQueuedRecords: deps.limits?.maxQueuedRecords ?? 1_000_000,
+  };
+  const previewGate = new Gate(
+    deps.limits?.maxPreviews ?? 2,
+    deps.limits?.maxPreviewQueue ?? 16,
+  );
+  // Admission (check the queue, then add to it) runs one request at a time,
+  // so two uploads cannot both take the last place.
+  let admission: Promise<unknown> = Promise.resolve();
+  const admit = <T>(step: () => Promise<T>): Promise<T> => {
+    const run = admission.then(step);
+    admission = run.catch(() => {});
+    return run;
+  };
+  const queueFull = async (extraRecords: number) => {
+    const active = (await store.listBatches()).filter((b) =>
+      b.state === "queued" || b.state === "running"
+    );
+    const pending = active.reduce((n, b) => n + b.total - b.done, 0);
+    if (active.length >= limits.maxQueued) {
+      return `${active.length} batches are waiting or running (the limit is ${limits.maxQueued})`;
+    }
+    if (pending + extraRecords > limits.maxQueuedRecords) {
+      return `${pending} records are waiting (the limit is ${limits.maxQueuedRecords})`;
+    }
+    return undefined;
+  };
 
   const routes: Route[] = [
     ["GET", "/", () => page("app.html")],
@@ -121,16 +167,33 @@ export function createHandler(
       const key = `${p.id}:${batch ?? ""}:${row ?? ""}`;
       let png = previews.get(key);
       if (!png) {
-        png = worker.browser().then((b) => previewPng(b, path, values));
+        png = previewGate.run(() =>
+          worker.browser().then((b) => previewPng(b, path, values))
+        );
         png.catch(() => previews.delete(key));
         previews.set(key, png);
+        if (previews.size > 64) previews.delete(previews.keys().next().value!);
       }
       return new Response(await png as Uint8Array<ArrayBuffer>, {
         headers: { "content-type": "image/png", "cache-control": "no-cache" },
       });
     }],
     ["POST", "/api/batches", async (req) => {
-      const status = await createBatch(req, store, maxUpload);
+      const early = await queueFull(0);
+      if (early) throw busy(early);
+      const request = await readBatchRequest(req, store, maxUpload);
+      if (request.total > limits.maxRecordsPerBatch) {
+        throw new HttpError(
+          413,
+          "too_many_records",
+          `The CSV has ${request.total} records; one batch takes at most ${limits.maxRecordsPerBatch}`,
+        );
+      }
+      const status = await admit(async () => {
+        const full = await queueFull(request.total);
+        if (full) throw busy(full);
+        return await store.createBatch(request);
+      });
       worker.poke();
       log("info", `Batch ${status.id} queued: ${status.total} records`, {
         batch: status.id,
@@ -477,11 +540,57 @@ async function readJson(req: Request, max: number): Promise<unknown> {
   }
 }
 
-async function createBatch(
+/** 429 with a Retry-After: the server is at its limits. */
+function busy(reason: string): HttpError {
+  return new HttpError(
+    429,
+    "busy",
+    `The server is busy: ${reason}; try again shortly`,
+    {
+      headers: { "retry-after": "5" },
+    },
+  );
+}
+
+/** At most `size` tasks at once and `queue` waiting; past that, 429. */
+class Gate {
+  #size: number;
+  #queue: number;
+  #running = 0;
+  #waiting: (() => void)[] = [];
+
+  constructor(size: number, queue: number) {
+    this.#size = size;
+    this.#queue = queue;
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#size) {
+      if (this.#waiting.length >= this.#queue) {
+        throw busy(
+          `${this.#running} previews are rendering and ${this.#waiting.length} waiting`,
+        );
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#running++;
+    try {
+      return await task();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
+}
+
+/** A validated batch request: template, CSV and options, not yet stored. */
+type BatchRequest = Parameters<JobStore["createBatch"]>[0];
+
+async function readBatchRequest(
   req: Request,
   store: JobStore,
   max: number,
-): Promise<BatchStatus> {
+): Promise<BatchRequest> {
   const type = req.headers.get("content-type") ?? "";
   if (!type.startsWith("multipart/form-data")) {
     throw new HttpError(
@@ -576,14 +685,16 @@ async function createBatch(
       throw new RangeError(`${data.name || "The CSV"} has no records`);
     }
     preflight(template, info.headers, data.name || "the CSV");
-    return await store.createBatch({
-      templatePath,
+    // A library template stays where it is; an uploaded one travels as its
+    // document, so the scratch folder can go.
+    return {
+      templatePath: templateDoc === undefined ? templatePath : "",
       templateDoc,
       template: templateRef,
       csv,
       total: info.count,
       options,
-    });
+    };
   } finally {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
