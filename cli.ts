@@ -36,6 +36,7 @@ Options:
   --pdf-image F         png | jpeg image inside each PDF (default: png)
   --quality Q           JPEG quality, above 0 and at most 1 (default: 0.92)
   --limit N             render only the first N records
+  --timeout S           seconds one piece may take before its page is destroyed (default: 30)
   --on-error MODE       fail (stop at the first failed record) | skip (default: fail)
   --delimiter D         force the CSV delimiter: , ; or tab (default: detected)
   --name PATTERN        file name label, e.g. "{{lastName}}" (default: index only)
@@ -73,6 +74,8 @@ export interface RenderArgs {
   pdfImage: "png" | "jpeg";
   quality?: number;
   limit?: number;
+  /** Per-piece deadline, seconds. */
+  timeout?: number;
   onError: "fail" | "skip";
   delimiter?: Delimiter;
   name?: string;
@@ -105,6 +108,7 @@ export function parseRenderArgs(
         "pdf-image": { type: "string", default: "png" },
         quality: { type: "string" },
         limit: { type: "string" },
+        timeout: { type: "string" },
         "on-error": { type: "string", default: "fail" },
         delimiter: { type: "string" },
         name: { type: "string" },
@@ -159,6 +163,7 @@ export function parseRenderArgs(
     pdfImage: oneOf(v["pdf-image"]!, "--pdf-image", ["png", "jpeg"] as const),
     quality: fraction(v.quality, "--quality"),
     limit: wholeNumber(v.limit, "--limit", 1, Number.MAX_SAFE_INTEGER),
+    timeout: wholeNumber(v.timeout, "--timeout", 1, 3600),
     onError: oneOf(v["on-error"]!, "--on-error", ["fail", "skip"] as const),
     delimiter: v.delimiter === undefined ? undefined : delimiter(v.delimiter),
     name: v.name,
@@ -288,6 +293,9 @@ export async function main(
       delimiter: opts.delimiter,
       name: opts.name,
       browser: { wsEndpoint: opts.browserWs, executablePath: opts.chromium },
+      rendering: opts.timeout
+        ? { renderTimeoutMs: opts.timeout * 1000 }
+        : undefined,
       onProgress: bar,
       log,
       signal,

@@ -100,6 +100,26 @@ Deno.test("the render page reaches nothing but its own origin", async (t) => {
       assert.match(await probe(url), /^refused/);
     });
   }
+  for (
+    const url of ["ws://example.com/", "ws://127.0.0.1:9/", "wss://1.1.1.1/"]
+  ) {
+    await t.step(url, async () => {
+      const outcome = await page.page.evaluate(
+        (u) =>
+          new Promise<string>((resolve) => {
+            try {
+              const socket = new WebSocket(u);
+              socket.onopen = () => resolve("open");
+              socket.onerror = () => resolve("refused");
+            } catch (error) {
+              resolve(`refused: ${(error as Error).name}`);
+            }
+          }),
+        url,
+      );
+      assert.match(outcome, /^refused/);
+    });
+  }
   await t.step("its own render script", async () => {
     assert.equal(await probe("/render.js"), "fetched 200");
   });
