@@ -1,31 +1,107 @@
 /**
  * The asset policy: where template images and fonts may come from. By default
- * only `data:` URLs and files inside the template's own folder; the page never
- * fetches anything itself.
+ * only `data:` URLs and files inside the template's own folder (`file:` URLs
+ * in any letter case are paths too, and must stay inside it). http(s) images
+ * only with `allowRemote`, and then never from private, loopback, link-local
+ * or other non-public addresses, checked after DNS and on every redirect.
+ *
+ * The page never fetches anything itself: everything reaches it as a `data:`
+ * URL. Where the policy says "`blob:` allowed" it means the page's own CSP
+ * (`img-src 'self' data: blob:` in static/render.html), for object URLs the
+ * page makes from those bytes; a `blob:` URL in a template cannot be loaded
+ * here and is refused.
  *
  * @module
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { encodeBase64 } from "./_base64.ts";
+import {
+  fetchRemote,
+  type RemoteOptions,
+  resolveDnsWithDeno,
+} from "./_remote.ts";
 
 const IMAGE_DATA_URL =
   /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$/;
 const CACHE_SIZE = 64;
+const MiB = 1024 * 1024;
+
+/** Options for {@linkcode AssetResolver}. */
+export interface AssetResolverOptions {
+  /**
+   * Whether http: and https: images may be fetched. Private, loopback,
+   * link-local and other non-public addresses are refused even then.
+   *
+   * @default {false}
+   */
+  allowRemote?: boolean;
+  /**
+   * The most bytes one remote asset may have.
+   *
+   * @default {20971520} (20 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * Milliseconds one remote asset may take, redirects and DNS included.
+   *
+   * @default {10000}
+   */
+  timeoutMs?: number;
+  /**
+   * The IPv4 and IPv6 addresses of a host name; `[]` when it has none. Tests
+   * inject one to run without a network.
+   *
+   * @default {Deno.resolveDns() for A and AAAA records}
+   */
+  resolveDns?: (host: string, signal?: AbortSignal) => Promise<string[]>;
+  /**
+   * The fetch to send requests with. The default pins plain-http requests to
+   * the checked address with a Deno.HttpClient that allows the Host header.
+   *
+   * @default {globalThis.fetch}
+   */
+  fetch?: typeof fetch;
+}
 
 /** Loads template assets under the asset policy, with a small cache. */
 export class AssetResolver {
   #baseDir: string;
   #realBase: Promise<string> | undefined;
   #cache = new Map<string, Promise<Uint8Array>>();
+  #allowRemote: boolean;
+  #remote: RemoteOptions;
 
-  /** `baseDir` is the only folder files may be read from. */
-  constructor(baseDir: string) {
+  /**
+   * `baseDir` is the only folder files may be read from; remote images are
+   * refused unless `options.allowRemote` is set.
+   */
+  constructor(baseDir: string, options: AssetResolverOptions = {}) {
     this.#baseDir = resolve(baseDir);
+    const {
+      allowRemote = false,
+      maxBytes = 20 * MiB,
+      timeoutMs = 10_000,
+      resolveDns = resolveDnsWithDeno,
+      fetch,
+    } = options;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw new RangeError(
+        `maxBytes must be a positive whole number, got ${maxBytes}`,
+      );
+    }
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new RangeError(
+        `timeoutMs must be a positive number, got ${timeoutMs}`,
+      );
+    }
+    this.#allowRemote = allowRemote;
+    this.#remote = { maxBytes, timeoutMs, resolveDns, fetch };
   }
 
   /**
    * An image source as a `data:` URL. Throws TypeError for a source the
-   * policy refuses or an unknown image format; `where` names the object.
+   * policy refuses, a failed download or an unknown image format, and
+   * RangeError for a remote image past `maxBytes`; `where` names the object.
    */
   async imageDataUrl(src: string, where: string): Promise<string> {
     const trimmed = src.trim();
@@ -37,7 +113,7 @@ export class AssetResolver {
       }
       return trimmed;
     }
-    const bytes = await this.file(trimmed, where);
+    const bytes = await this.#load(trimmed, where);
     const type = sniffImage(bytes);
     if (!type) {
       throw new TypeError(
@@ -50,14 +126,60 @@ export class AssetResolver {
   /** The bytes of a file inside the base folder (a path or a `file:` URL). */
   file(src: string, where: string): Promise<Uint8Array> {
     const path = this.#localPath(src, where);
-    let cached = this.#cache.get(path);
-    if (cached) {
-      this.#cache.delete(path);
-    } else {
-      cached = this.#read(path, src, where);
-      cached.catch(() => this.#cache.delete(path));
+    return this.#cached(path, () => this.#read(path, src, where));
+  }
+
+  /** The bytes of an image source that is not a `data:` URL. */
+  #load(src: string, where: string): Promise<Uint8Array> {
+    if (/^blob:/i.test(src)) {
+      throw new TypeError(
+        `${where}: "${src}" is not allowed: blob: URLs exist only inside a page and cannot be loaded here`,
+      );
     }
-    this.#cache.set(path, cached);
+    if (!/^https?:/i.test(src)) {
+      const otherScheme = /^[a-z][a-z0-9+.-]*:/i.test(src) &&
+        !/^file:/i.test(src);
+      if (this.#allowRemote && otherScheme) {
+        throw new TypeError(
+          `${where}: "${src}" is not allowed: assets must be data: URLs, http(s) URLs or files in the template's folder`,
+        );
+      }
+      return this.file(src, where);
+    }
+    if (!this.#allowRemote) {
+      throw new TypeError(
+        `${where}: "${src}" is not allowed: remote assets are off, so assets must be data: URLs or files in the template's folder`,
+      );
+    }
+    let url: URL;
+    try {
+      url = new URL(src);
+    } catch {
+      throw new TypeError(`${where}: "${src}" is not a valid URL`);
+    }
+    // Keyed by the parsed URL; paths in the same cache are absolute, so the
+    // two never collide.
+    return this.#cached(url.href, async () => {
+      const bytes = await fetchRemote(url, { src, where }, this.#remote);
+      if (!sniffImage(bytes)) {
+        throw new TypeError(
+          `${where}: "${src}" is not a PNG, JPEG, GIF or WebP image`,
+        );
+      }
+      return bytes;
+    });
+  }
+
+  /** `load()` once per key while it stays among the last CACHE_SIZE used. */
+  #cached(key: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    let cached = this.#cache.get(key);
+    if (cached) {
+      this.#cache.delete(key);
+    } else {
+      cached = load();
+      cached.catch(() => this.#cache.delete(key));
+    }
+    this.#cache.set(key, cached);
     if (this.#cache.size > CACHE_SIZE) {
       this.#cache.delete(this.#cache.keys().next().value!);
     }
