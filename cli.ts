@@ -40,6 +40,7 @@ Options:
   --on-error MODE       fail (stop at the first failed record) | skip (default: fail)
   --delimiter D         force the CSV delimiter: , ; or tab (default: detected)
   --name PATTERN        file name label, e.g. "{{lastName}}" (default: index only)
+  --allow-remote-assets fetch http(s) template images (public addresses only)
   --browser-ws URL      use a running Chromium at this WebSocket endpoint
   --chromium PATH       Chromium executable (default: $PRESSRUN_CHROMIUM or /usr/bin/chromium)
   --json                progress and result as JSON lines on stdout
@@ -80,6 +81,7 @@ export interface RenderArgs {
   delimiter?: Delimiter;
   name?: string;
   browserWs?: string;
+  allowRemoteAssets: boolean;
   chromium?: string;
   json: boolean;
   quiet: boolean;
@@ -113,6 +115,7 @@ export function parseRenderArgs(
         delimiter: { type: "string" },
         name: { type: "string" },
         "browser-ws": { type: "string" },
+        "allow-remote-assets": { type: "boolean", default: false },
         chromium: { type: "string" },
         json: { type: "boolean", default: false },
         quiet: { type: "boolean", short: "q", default: false },
@@ -128,6 +131,7 @@ export function parseRenderArgs(
     json: v.json!,
     quiet: v.quiet!,
     help: v.help!,
+    allowRemoteAssets: v["allow-remote-assets"]!,
   };
   if (v.help) {
     return {
@@ -293,6 +297,7 @@ export async function main(
       delimiter: opts.delimiter,
       name: opts.name,
       browser: { wsEndpoint: opts.browserWs, executablePath: opts.chromium },
+      assets: { allowRemote: opts.allowRemoteAssets },
       rendering: opts.timeout
         ? { renderTimeoutMs: opts.timeout * 1000 }
         : undefined,

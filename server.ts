@@ -23,6 +23,7 @@ export const SERVE_USAGE =
   --data-dir DIR    where templates, batches and outputs live (default: ./data)
   --concurrency N   pages of the render pool (default: cores)
   --no-worker       serve only; run "deno task worker" separately
+  --allow-remote-assets  fetch http(s) template images (public addresses only)
   -h, --help        this help
 
 Environment: PRESSRUN_TOKEN requires "Authorization: Bearer <token>" on /api.`;
@@ -55,6 +56,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
       "data-dir": { type: "string", default: "data" },
       concurrency: { type: "string" },
       "no-worker": { type: "boolean", default: false },
+      "allow-remote-assets": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -76,6 +78,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const shutdown = new AbortController();
   const worker = new BatchWorker(store, {
     concurrency: v.concurrency ? Number(v.concurrency) : undefined,
+    allowRemoteAssets: v["allow-remote-assets"],
     metrics,
     log,
     onPiece: (batch, entry) =>

@@ -16,6 +16,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     options: {
       "data-dir": { type: "string", default: "data" },
       concurrency: { type: "string" },
+      "allow-remote-assets": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -27,6 +28,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   await using store = await JobStore.open(v["data-dir"]!);
   await using worker = new BatchWorker(store, {
     concurrency: v.concurrency ? Number(v.concurrency) : undefined,
+    allowRemoteAssets: v["allow-remote-assets"],
     log,
   });
   worker.start();

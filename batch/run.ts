@@ -15,7 +15,10 @@ import {
 import type { Renderer, RendererMode } from "../render/renderer.ts";
 import type { RenderedPiece } from "../render/render_page.ts";
 import { join } from "node:path";
-import { AssetResolver } from "../template/assets.ts";
+import {
+  AssetResolver,
+  type AssetResolverOptions,
+} from "../template/assets.ts";
 import { substitute } from "../template/fields.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import { loadTemplate, type Template } from "../template/parse.ts";
@@ -94,6 +97,8 @@ export interface BatchOptions {
   resume?: ReadonlyMap<number, ManifestEntry>;
   /** Also make a PNG thumbnail this many pixels wide per piece. */
   thumbnail?: number;
+  /** The asset policy (remote images are off unless enabled here). */
+  assets?: AssetResolverOptions;
   /** @default silent */
   log?: Logger;
   signal?: AbortSignal;
@@ -173,7 +178,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   });
   preflight(template, csv.headers, options.data);
   const total = Math.min(csv.count, options.limit ?? Infinity);
-  const assets = new AssetResolver(template.baseDir);
+  const assets = new AssetResolver(template.baseDir, options.assets);
   const spec = await pageSpec(template, assets);
   await Deno.mkdir(options.out, { recursive: true });
   await removeLeftovers(options.out);

@@ -26,6 +26,8 @@ export interface WorkerOptions {
   staleAfterMs?: number;
   /** Width of piece thumbnails, px. @default 320 */
   thumbnail?: number;
+  /** Fetch http(s) template images (public addresses only). @default false */
+  allowRemoteAssets?: boolean;
   metrics?: Metrics;
   /** Told of every finished record of any batch. */
   onPiece?: (batch: string, entry: ManifestEntry) => void;
@@ -141,6 +143,7 @@ export class BatchWorker implements AsyncDisposable {
         browser: await this.browser(),
         resume,
         thumbnail: this.#options.thumbnail ?? 320,
+        assets: { allowRemote: this.#options.allowRemoteAssets ?? false },
         signal: controller.signal,
         log,
         rendering: {
