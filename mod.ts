@@ -22,3 +22,4 @@ export * from "./batch/mod.ts";
 export * from "./pdf/mod.ts";
 export * from "./render/mod.ts";
 export * from "./template/mod.ts";
+export * from "./server/mod.ts";

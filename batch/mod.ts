@@ -1,10 +1,13 @@
 /**
- * Batches: reading the CSV, running a batch end to end, the output folder and
- * its manifest.
+ * Batches: reading the CSV, running a batch end to end, the output folder,
+ * its manifest, and batches as jobs (store, worker, metrics).
  *
  * @module
  */
 export * from "./csv.ts";
 export * from "./manifest.ts";
+export * from "./metrics.ts";
 export * from "./output.ts";
 export * from "./run.ts";
+export * from "./store.ts";
+export * from "./worker.ts";
