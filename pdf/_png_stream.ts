@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 
 /** The parts of a PNG a PDF image XObject needs. */
 export interface PngStream {
@@ -142,15 +143,7 @@ function readHeader(
 /** Joins the IDAT chunks; a single chunk is returned as a view, not copied. */
 function concat(parts: Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0]!;
-  let total = 0;
-  for (const part of parts) total += part.length;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return Buffer.concat(parts);
 }
 
 function chunkName(type: number): string {

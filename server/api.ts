@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { dirname, join } from "node:path";
 import { readCsv, scanCsv } from "../batch/csv.ts";
 import type { Metrics } from "../batch/metrics.ts";
@@ -510,13 +511,7 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
     if (size > max) throw tooLarge(max);
     chunks.push(chunk);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return Buffer.concat(chunks);
 }
 
 function tooLarge(max: number): HttpError {

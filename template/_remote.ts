@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 /** The most redirects one remote asset may take. */
 export const MAX_REDIRECTS = 5;
 
@@ -215,13 +216,7 @@ async function readCapped(
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
+  return Buffer.concat(chunks);
 }
 
 async function discard(response: Response): Promise<void> {
