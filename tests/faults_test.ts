@@ -9,7 +9,7 @@ import { PersistentRenderer } from "../render/persistent.ts";
 import { AssetResolver } from "../template/assets.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import { loadTemplate } from "../template/parse.ts";
-import { piecePayload } from "../template/payload.ts";
+import { type PiecePayload, piecePayload } from "../template/payload.ts";
 import {
   chromiumPids,
   decodeQr,
