@@ -162,7 +162,7 @@ Deno.test("PersistentRenderer recycles its pages when Chromium passes its memory
   const template = await loadTemplate(EXAMPLE_TEMPLATE);
   const assets = new AssetResolver(template.baseDir);
   const spec = await pageSpec(template, assets);
-  const payloads = [];
+  const payloads: PiecePayload[] = [];
   for await (const r of readCsv(TRICKY_CSV)) {
     payloads.push(await piecePayload(template, r, assets));
   }
