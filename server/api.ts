@@ -4,20 +4,27 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { dirname, join } from "node:path";
-import { readCsv, scanCsv } from "../batch/csv.ts";
 import type { Metrics } from "../batch/metrics.ts";
-import type { BatchRunOptions, BatchStatus, JobStore } from "../batch/store.ts";
+import type { JobStore } from "../batch/store.ts";
 import type { BatchWorker } from "../batch/worker.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
-import { parseRendererChoice } from "../render/orchestrator.ts";
 import { staticFile } from "../render/static_origin.ts";
 import { AssetResolver } from "../template/assets.ts";
 import { hasPlaceholder } from "../template/fields.ts";
-import { loadTemplate, parseTemplate } from "../template/parse.ts";
-import { preflight } from "../template/preflight.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { csvRow, readBatchRequest } from "./_batch_request.ts";
+import { eventStream, publicStatus } from "./_events.ts";
+import {
+  authorize,
+  busy,
+  fileResponse,
+  Gate,
+  page,
+  readJson,
+  wholeNumber,
+  withTimeout,
+} from "./_http.ts";
 import { previewPng } from "./preview.ts";
 import { zipStream } from "./zip.ts";
 
@@ -61,7 +68,6 @@ type Route = [
   (req: Request, p: Params, url: URL) => Promise<Response> | Response,
 ];
 
-const STATIC_DIR = new URL("../static/", import.meta.url);
 const TERMINAL = new Set(["done", "failed", "cancelled"]);
 
 /** The request handler: `Deno.serve(createHandler(deps))`. */
@@ -218,7 +224,15 @@ export function createHandler(
         }));
       return Response.json({ ...publicStatus(status), pieces });
     }],
-    ["GET", "/api/batches/:id/events", (_r, p) => events(p.id!)],
+    [
+      "GET",
+      "/api/batches/:id/events",
+      (_r, p) =>
+        eventStream(store, p.id!, {
+          pieces: deps.pieces,
+          shutdown: deps.shutdown,
+        }),
+    ],
     ["GET", "/api/batches/:id/output.pdf", async (_r, p) => {
       await store.batch(p.id!);
       return fileResponse(
@@ -309,76 +323,6 @@ export function createHandler(
     [method, new URLPattern({ pathname: path }), fn] as const
   );
 
-  // The stream ends when the batch does; a client that goes away cancels it.
-  async function events(id: string): Promise<Response> {
-    await store.batch(id);
-    const encoder = new TextEncoder();
-    let timer: ReturnType<typeof setInterval> | undefined;
-    let onPiece: ((e: Event) => void) | undefined;
-    const stop = () => {
-      clearInterval(timer);
-      if (onPiece) deps.pieces?.removeEventListener("piece", onPiece);
-    };
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        const send = (event: string, data: unknown) => {
-          try {
-            controller.enqueue(
-              encoder.encode(
-                `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
-              ),
-            );
-          } catch {
-            stop();
-          }
-        };
-        onPiece = (e) => {
-          const { batch, entry } = (e as CustomEvent).detail;
-          if (batch === id) {
-            send("piece", { index: entry.index, status: entry.status });
-          }
-        };
-        deps.pieces?.addEventListener("piece", onPiece);
-        let last = "";
-        const tick = async () => {
-          try {
-            const status = publicStatus(await store.batch(id));
-            const text = JSON.stringify(status);
-            if (text !== last) {
-              last = text;
-              send("progress", status);
-            }
-            if (TERMINAL.has(status.state)) {
-              send("end", status);
-              stop();
-              controller.close();
-            }
-          } catch (error) {
-            send("error", { message: (error as Error).message });
-            stop();
-            controller.close();
-          }
-        };
-        tick();
-        timer = setInterval(tick, 250);
-        deps.shutdown?.addEventListener("abort", () => {
-          stop();
-          try {
-            controller.close();
-          } catch { /* already closed */ }
-        }, { once: true });
-      },
-      cancel: stop,
-    });
-    return new Response(body, {
-      headers: {
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        "connection": "keep-alive",
-      },
-    });
-  }
-
   return async function handle(req: Request): Promise<Response> {
     const requestId = crypto.randomUUID().slice(0, 8);
     try {
@@ -408,320 +352,6 @@ export function createHandler(
       return errorResponse(error, requestId, log);
     }
   };
-}
-
-function authorize(req: Request, url: URL, token: string): void {
-  const header = req.headers.get("authorization") ?? "";
-  const given = header.startsWith("Bearer ")
-    ? header.slice(7)
-    : url.searchParams.get("token");
-  if (given !== token) {
-    throw new HttpError(
-      401,
-      "unauthorized",
-      "A valid API token is required (Authorization: Bearer …)",
-      {
-        headers: { "www-authenticate": "Bearer" },
-      },
-    );
-  }
-}
-
-async function page(name: string): Promise<Response> {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
-    throw new HttpError(404, "not_found", `No file ${name}`);
-  }
-  const types: Record<string, string> = {
-    html: "text/html; charset=utf-8",
-    js: "text/javascript; charset=utf-8",
-    css: "text/css; charset=utf-8",
-    png: "image/png",
-    svg: "image/svg+xml",
-  };
-  const type = types[name.split(".").pop()!];
-  if (!type) throw new HttpError(404, "not_found", `No file ${name}`);
-  try {
-    const body = await Deno.readFile(new URL(name, STATIC_DIR));
-    return new Response(body, {
-      headers: {
-        "content-type": type,
-        "content-security-policy":
-          "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'",
-      },
-    });
-  } catch {
-    throw new HttpError(404, "not_found", `No file ${name}`);
-  }
-}
-
-async function fileResponse(
-  path: string,
-  type: string,
-  what: string,
-): Promise<Response> {
-  try {
-    const file = await Deno.open(path);
-    return new Response(file.readable, { headers: { "content-type": type } });
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new HttpError(404, "not_ready", `The ${what} is not there (yet)`);
-    }
-    throw error;
-  }
-}
-
-function publicStatus(s: BatchStatus) {
-  const { worker: _w, heartbeatAt: _h, ...rest } = s;
-  return rest;
-}
-
-function wholeNumber(value: string, name: string): number {
-  if (!/^\d{1,9}$/.test(value)) {
-    throw new HttpError(400, "bad_request", `${name} must be a whole number`);
-  }
-  return Number(value);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`No answer within ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Reads a body up to `max` bytes; 413 past it. */
-async function readBody(req: Request, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? "NaN");
-  if (declared > max) throw tooLarge(max);
-  if (!req.body) return new Uint8Array();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of req.body) {
-    size += chunk.length;
-    if (size > max) throw tooLarge(max);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-function tooLarge(max: number): HttpError {
-  return new HttpError(
-    413,
-    "too_large",
-    `The request is larger than ${Math.round(max / 2 ** 20)} MiB`,
-  );
-}
-
-async function readJson(req: Request, max: number): Promise<unknown> {
-  const text = new TextDecoder().decode(await readBody(req, max));
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new HttpError(
-      400,
-      "bad_request",
-      `The body is not JSON: ${(error as Error).message}`,
-    );
-  }
-}
-
-/** 429 with a Retry-After: the server is at its limits. */
-function busy(reason: string): HttpError {
-  return new HttpError(
-    429,
-    "busy",
-    `The server is busy: ${reason}; try again shortly`,
-    {
-      headers: { "retry-after": "5" },
-    },
-  );
-}
-
-/** At most `size` tasks at once and `queue` waiting; past that, 429. */
-class Gate {
-  #size: number;
-  #queue: number;
-  #running = 0;
-  #waiting: (() => void)[] = [];
-
-  constructor(size: number, queue: number) {
-    this.#size = size;
-    this.#queue = queue;
-  }
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.#size) {
-      if (this.#waiting.length >= this.#queue) {
-        throw busy(
-          `${this.#running} previews are rendering and ${this.#waiting.length} waiting`,
-        );
-      }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    }
-    this.#running++;
-    try {
-      return await task();
-    } finally {
-      this.#running--;
-      this.#waiting.shift()?.();
-    }
-  }
-}
-
-/** A validated batch request: template, CSV and options, not yet stored. */
-type BatchRequest = Parameters<JobStore["createBatch"]>[0];
-
-async function readBatchRequest(
-  req: Request,
-  store: JobStore,
-  max: number,
-): Promise<BatchRequest> {
-  const type = req.headers.get("content-type") ?? "";
-  if (!type.startsWith("multipart/form-data")) {
-    throw new HttpError(
-      400,
-      "bad_request",
-      "Send the batch as multipart/form-data",
-    );
-  }
-  const bytes = await readBody(req, max);
-  let form: FormData;
-  try {
-    form = await new Response(bytes as Uint8Array<ArrayBuffer>, {
-      headers: { "content-type": type },
-    }).formData();
-  } catch (error) {
-    throw new HttpError(
-      400,
-      "bad_request",
-      `Cannot read the form: ${(error as Error).message}`,
-    );
-  }
-  const data = form.get("data");
-  if (!(data instanceof File)) {
-    throw new HttpError(400, "bad_request", `The form needs a "data" CSV file`);
-  }
-  const options: BatchRunOptions = {
-    renderer: field(
-      form,
-      "renderer",
-      "auto",
-      (v) => parseRendererChoice(v, "renderer"),
-    ),
-    merge: field(form, "merge", false, (v) => {
-      if (v !== "true" && v !== "false") {
-        throw new TypeError(`merge must be true or false, got "${v}"`);
-      }
-      return v === "true";
-    }),
-    onError: field(form, "onError", "fail" as const, (v) => {
-      if (v !== "fail" && v !== "skip") {
-        throw new TypeError(`onError must be fail or skip, got "${v}"`);
-      }
-      return v;
-    }),
-  };
-  const scratch = await Deno.makeTempDir({ prefix: "pressrun-upload-" });
-  try {
-    const csvPath = join(
-      scratch,
-      data.name && /^[\w.-]+$/.test(data.name) ? data.name : "data.csv",
-    );
-    const csv = new Uint8Array(await data.arrayBuffer());
-    await Deno.writeFile(csvPath, csv);
-    let templatePath: string;
-    let templateRef: { id?: string; name: string };
-    let templateDoc: unknown;
-    const templateId = form.get("template");
-    const templateFile = form.get("templateFile");
-    if (typeof templateId === "string" && templateId) {
-      const { info, path } = await store.template(templateId);
-      templatePath = path;
-      templateRef = { id: info.id, name: info.name };
-    } else if (templateFile instanceof File) {
-      let doc: unknown;
-      try {
-        doc = JSON.parse(await templateFile.text());
-      } catch (error) {
-        throw new SyntaxError(
-          `Cannot parse template ${templateFile.name}: ${
-            (error as Error).message
-          }`,
-        );
-      }
-      const parsed = parseTemplate(doc, {
-        source: templateFile.name || "templateFile",
-        baseDir: scratch,
-      });
-      templatePath = join(scratch, "template.json");
-      templateDoc = doc;
-      await Deno.writeTextFile(templatePath, JSON.stringify(doc));
-      templateRef = { name: parsed.name };
-    } else {
-      throw new HttpError(
-        400,
-        "bad_request",
-        `The form needs "template" (an id) or "templateFile"`,
-      );
-    }
-    const template = await loadTemplate(templatePath);
-    const info = await scanCsv(csvPath);
-    if (info.count === 0) {
-      throw new RangeError(`${data.name || "The CSV"} has no records`);
-    }
-    preflight(template, info.headers, data.name || "the CSV");
-    // A library template stays where it is; an uploaded one travels as its
-    // document, so the scratch folder can go.
-    return {
-      templatePath: templateDoc === undefined ? templatePath : "",
-      templateDoc,
-      template: templateRef,
-      csv,
-      total: info.count,
-      options,
-    };
-  } finally {
-    await Deno.remove(scratch, { recursive: true }).catch(() => {});
-  }
-}
-
-function field<T>(
-  form: FormData,
-  name: string,
-  fallback: T,
-  parse: (v: string) => T,
-): T {
-  const value = form.get(name);
-  if (value === null || value === "") return fallback;
-  if (typeof value !== "string") {
-    throw new TypeError(`${name} must be a text field`);
-  }
-  try {
-    return parse(value);
-  } catch (error) {
-    throw new HttpError(400, "bad_request", (error as Error).message);
-  }
-}
-
-async function csvRow(
-  store: JobStore,
-  batch: string,
-  row: number,
-): Promise<Record<string, string>> {
-  for await (const record of readCsv(join(store.batchDir(batch), "data.csv"))) {
-    if (record.index === row) return record.values;
-  }
-  throw new HttpError(404, "not_found", `Batch ${batch} has no row ${row}`);
 }
 
 /** Replaces fixed relative image sources of a template with data: URLs. */

@@ -1,0 +1,93 @@
+/**
+ * Server-Sent Events for a batch.
+ *
+ * @module
+ */
+import type { BatchStatus, JobStore } from "../batch/store.ts";
+
+const TERMINAL = new Set(["done", "failed", "cancelled"]);
+
+/** The status as clients see it: no worker bookkeeping. */
+export function publicStatus(s: BatchStatus) {
+  const { worker: _w, heartbeatAt: _h, ...rest } = s;
+  return rest;
+}
+
+/**
+ * A batch's progress as Server-Sent Events: `progress` whenever the status
+ * changes, `piece` for each finished record (same process), `end` at the end.
+ * The stream ends with the batch, or at shutdown; a client that goes away
+ * cancels it.
+ */
+export async function eventStream(
+  store: JobStore,
+  id: string,
+  options: { pieces?: EventTarget; shutdown?: AbortSignal } = {},
+): Promise<Response> {
+  await store.batch(id);
+  const encoder = new TextEncoder();
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let onPiece: ((e: Event) => void) | undefined;
+  const stop = () => {
+    clearInterval(timer);
+    if (onPiece) options.pieces?.removeEventListener("piece", onPiece);
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      const send = (event: string, data: unknown) => {
+        try {
+          controller.enqueue(
+            encoder.encode(
+              `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`,
+            ),
+          );
+        } catch {
+          stop();
+        }
+      };
+      onPiece = (e) => {
+        const { batch, entry } = (e as CustomEvent).detail;
+        if (batch === id) {
+          send("piece", { index: entry.index, status: entry.status });
+        }
+      };
+      options.pieces?.addEventListener("piece", onPiece);
+      let last = "";
+      const tick = async () => {
+        try {
+          const status = publicStatus(await store.batch(id));
+          const text = JSON.stringify(status);
+          if (text !== last) {
+            last = text;
+            send("progress", status);
+          }
+          if (TERMINAL.has(status.state)) {
+            send("end", status);
+            stop();
+            controller.close();
+          }
+        } catch (error) {
+          send("error", { message: (error as Error).message });
+          stop();
+          controller.close();
+        }
+      };
+      tick();
+      timer = setInterval(tick, 250);
+      options.shutdown?.addEventListener("abort", () => {
+        stop();
+        try {
+          controller.close();
+        } catch { /* already closed */ }
+      }, { once: true });
+    },
+    cancel: stop,
+  });
+  return new Response(body, {
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      "connection": "keep-alive",
+    },
+  });
+}
