@@ -1,12 +1,14 @@
 /**
  * Streams the recipients of a batch out of a CSV file.
  *
- * The file is parsed by csv-parse as a stream, so a list of any length is read
- * in constant memory. It must have a header row; RFC 4180 quoting, CRLF or LF
- * line ends (even mixed), a UTF-8 BOM and `,` `;` or tab delimiters are
- * understood. Values are kept exactly as written: no trimming, no casting, so
- * `=1+1` stays a string. Every malformation is a `SyntaxError` that names the
- * file and the line.
+ * The file is read in chunks and csv-parse parses each as it comes, so a list
+ * of any length is read in constant memory. It must have a header row; RFC
+ * 4180 quoting, CRLF or LF line ends (even mixed), a UTF-8 BOM and `,` `;` or
+ * tab delimiters are understood. Values are kept exactly as written: no
+ * trimming, no casting, so `=1+1` stays a string. Every malformation is a
+ * `SyntaxError` that names the file and the line; a file past one of the size
+ * limits of {@linkcode CsvOptions} is a `RangeError` that names the file and
+ * the limit.
  *
  * @example Usage
  * ```ts ignore
@@ -21,7 +23,6 @@
  * @module
  */
 import { basename } from "node:path";
-import { pipeline } from "node:stream";
 import { type CsvError, type InfoRecord, parse } from "csv-parse";
 
 /** One data row of the CSV. */
@@ -43,6 +44,27 @@ export interface CsvOptions {
   delimiter?: Delimiter;
   /** Stops reading: the pending or next step throws `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * Bytes the file may hold, counted as it streams.
+   * @default {268435456} (256 MiB)
+   */
+  maxBytes?: number;
+  /**
+   * Records the file may hold after the header.
+   * @default {1000000}
+   */
+  maxRecords?: number;
+  /**
+   * Columns the header and each record may have.
+   * @default {500}
+   */
+  maxColumns?: number;
+  /**
+   * Length of a header or value in UTF-16 code units (characters, for most
+   * text). Records are also capped at 1 MiB whatever this says.
+   * @default {65536} (64 KiB)
+   */
+  maxFieldLength?: number;
 }
 
 /** What {@linkcode scanCsv} learns about a CSV file. */
@@ -58,15 +80,34 @@ const CHUNK_SIZE = 64 * 1024;
 /** Bounds the memory an unclosed quote can make the parser buffer. */
 const MAX_RECORD_BYTES = 1024 * 1024;
 const LINE_BREAK = /\r\n|\r|\n/g;
+/** The size limits of {@linkcode CsvOptions} and their defaults. */
+const LIMITS = {
+  maxBytes: 256 * 1024 * 1024,
+  maxRecords: 1_000_000,
+  maxColumns: 500,
+  maxFieldLength: 64 * 1024,
+};
+type _Limits = typeof LIMITS;
+/** Thrown from the parser's hooks to halt it; never leaves this module. */
+const STOP = new Error("stop");
 
-/** What the parser hands over: a record, or a parse error, in file order. */
-type _Parsed = { record: string[]; info: InfoRecord } | { error: CsvError };
+/**
+ * What the parser hands over, in file order: a record, the first parse
+ * error, or a record that grew past `maxColumns` (`empty_lines` as in its
+ * info).
+ */
+type _Parsed =
+  | { record: string[]; info: InfoRecord }
+  | { error: CsvError }
+  | { wide: { empty_lines: number } };
 
 /**
  * Reads the whole file once as a stream and validates it: returns headers,
  * delimiter and the number of records.
  *
  * @throws {SyntaxError} Naming the file and line on any malformation.
+ * @throws {RangeError} Naming the file and the limit when it is past one of
+ * the limits in `options`, or if a limit is not a positive integer.
  * @throws {Deno.errors.NotFound} If there is no file at `path`.
  */
 export async function scanCsv(
@@ -116,9 +157,11 @@ export function detectDelimiter(sample: string): Delimiter {
 /** Parses `path`, fills in `info.headers` and `info.delimiter`, yields records. */
 async function* _records(
   path: string,
-  { delimiter, signal }: CsvOptions,
+  options: CsvOptions,
   info: CsvInfo,
 ): AsyncGenerator<CsvRecord> {
+  const { delimiter, signal } = options;
+  const limits = _limits(options);
   signal?.throwIfAborted();
   const name = basename(path);
   using file = await Deno.open(path);
@@ -128,25 +171,69 @@ async function* _records(
     detectDelimiter(new TextDecoder().decode(sample.subarray(0, sampled)));
   await file.seek(0, Deno.SeekMode.Start);
 
+  // The parser runs synchronously on each chunk written to it. Its hooks take
+  // the records and the first error or column overflow, in file order, so its
+  // stream side buffers nothing; throwing STOP from a hook halts it there.
+  const parsed: _Parsed[] = [];
   const parser = parse({
     bom: true,
+    // Sees each field as it ends: a line of nothing but delimiters stops at
+    // maxColumns instead of growing an array of millions of fields.
+    cast: (value, { empty_lines, index }) => {
+      if (index < limits.maxColumns) return value;
+      parsed.push({ wide: { empty_lines } });
+      throw STOP;
+    },
     delimiter: info.delimiter,
-    info: true,
     max_record_size: MAX_RECORD_BYTES,
     record_delimiter: ["\r\n", "\n", "\r"],
     // Ragged rows are reported below, where the record number is known; the
     // record's info still carries csv-parse's error for them.
     relax_column_count: true,
     skip_empty_lines: true,
-    // Hand parse errors over in-band, so every record before the bad line is
-    // still delivered (a stream error would drop the records buffered so far).
+    // Going on after an error would not just waste time: csv-parse builds an
+    // error quoting the whole field for every stray quote that follows.
     skip_records_with_error: true,
-    on_skip: (error) => void parser.push({ error }),
+    on_skip: (error) => {
+      if (!error) return;
+      parsed.push({ error });
+      throw STOP;
+    },
+    on_record: (record, at) => {
+      parsed.push({ record: record as unknown as string[], info: at });
+      return null; // taken: nothing for the stream to buffer
+    },
   });
-  const chunks = _chunks(file);
-  pipeline(chunks, parser, () => {}); // a read error destroys the parser
-  const abort = () => parser.destroy(signal?.reason);
-  signal?.addEventListener("abort", abort, { once: true });
+  const ended = new Promise<void>((resolve) => {
+    parser.once("finish", resolve);
+    parser.on("error", (error) => {
+      if (error !== STOP) parsed.push({ error: error as CsvError });
+      resolve();
+    });
+  });
+
+  let total = 0;
+  let reading: Promise<unknown> | undefined;
+  /** Feeds the parser the next chunk; false once the file is parsed. */
+  const step = async () => {
+    const chunk = new Uint8Array(CHUNK_SIZE);
+    const read = file.read(chunk);
+    reading = read.catch(() => {});
+    const size = await _abortable(read, signal);
+    if (size === null) {
+      parser.end();
+      await ended;
+      return false;
+    }
+    total += size;
+    if (total > limits.maxBytes) {
+      throw new RangeError(
+        `Cannot read ${name}: the file is longer than the limit of ${limits.maxBytes} bytes`,
+      );
+    }
+    parser.write(chunk.subarray(0, size));
+    return true;
+  };
 
   // csv-parse counts a CRLF inside quotes as two lines, so `info.lines` can
   // run ahead: each start line is derived from the end of the previous record
@@ -156,51 +243,112 @@ async function* _records(
   /** An error at the start of the current record. */
   const fail = (detail: string, cause?: CsvError) =>
     new SyntaxError(`Cannot read ${name} line ${line}: ${detail}`, { cause });
+  /** A limit passed at the start of the current record. */
+  const over = (detail: string, limit: number) =>
+    new RangeError(
+      `Cannot read ${name} line ${line}: ${detail}, the limit is ${limit}`,
+    );
   try {
-    signal?.throwIfAborted();
     let headers: string[] | undefined;
     let index = 0;
-    for await (const parsed of parser as AsyncIterable<_Parsed>) {
-      if ("error" in parsed) {
-        line += Number(parsed.error.empty_lines) - skipped;
-        throw fail(_describe(parsed.error), parsed.error);
+    let more = true;
+    while (more) {
+      more = await step();
+      for (const item of parsed.splice(0)) {
+        if ("error" in item) {
+          line += Number(item.error.empty_lines ?? 0) - skipped;
+          throw fail(_describe(item.error), item.error);
+        }
+        if ("wide" in item) {
+          line += item.wide.empty_lines - skipped;
+          const what = headers ? `record ${index + 1}` : "the header";
+          throw over(
+            `${what} has more than ${limits.maxColumns} columns`,
+            limits.maxColumns,
+          );
+        }
+        const { record, info: at } = item;
+        line += at.empty_lines - skipped;
+        skipped = at.empty_lines;
+        const long = record.findIndex((v) => v.length > limits.maxFieldLength);
+        if (headers === undefined) {
+          if (long !== -1) {
+            throw over(
+              `the header of column ${long + 1} is ${
+                record[long]!.length
+              } characters long`,
+              limits.maxFieldLength,
+            );
+          }
+          info.headers = headers = _headers(record, fail);
+        } else if (record.length !== headers.length) {
+          const count = `${record.length} field${
+            record.length === 1 ? "" : "s"
+          }`;
+          throw fail(
+            `record ${index + 1} has ${count}, expected ${headers.length}`,
+            at.error,
+          );
+        } else if (index === limits.maxRecords) {
+          throw over(
+            `the file has more than ${limits.maxRecords} records`,
+            limits.maxRecords,
+          );
+        } else if (long !== -1) {
+          throw over(
+            `field "${headers[long]}" of record ${index + 1} is ${
+              record[long]!.length
+            } characters long`,
+            limits.maxFieldLength,
+          );
+        } else {
+          yield {
+            index: ++index,
+            line,
+            values: Object.fromEntries(headers.map((h, i) => [h, record[i]!])),
+          };
+          signal?.throwIfAborted();
+        }
+        line += _lineBreaks(record) + 1;
       }
-      const { record, info: at } = parsed;
-      line += at.empty_lines - skipped;
-      skipped = at.empty_lines;
-      if (headers === undefined) {
-        info.headers = headers = _headers(record, fail);
-      } else if (record.length !== headers.length) {
-        const count = `${record.length} field${record.length === 1 ? "" : "s"}`;
-        throw fail(
-          `record ${index + 1} has ${count}, expected ${headers.length}`,
-          at.error,
-        );
-      } else {
-        yield {
-          index: ++index,
-          line,
-          values: Object.fromEntries(headers.map((h, i) => [h, record[i]!])),
-        };
-      }
-      line += _lineBreaks(record) + 1;
     }
     if (headers === undefined) throw fail("the file has no header row");
   } finally {
-    signal?.removeEventListener("abort", abort);
     parser.destroy();
-    await chunks.return(undefined); // waits for a read in flight to settle
+    await reading; // lets a read in flight settle before the file closes
   }
 }
 
-/** Reads the file in chunks, from where its cursor is. */
-async function* _chunks(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
-  while (true) {
-    const chunk = new Uint8Array(CHUNK_SIZE);
-    const read = await file.read(chunk);
-    if (read === null) return;
-    yield chunk.subarray(0, read);
+/** `promise`, or a rejection with `signal.reason` as soon as it aborts. */
+async function _abortable<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  if (!signal) return await promise;
+  signal.throwIfAborted();
+  let abort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    abort = () => reject(signal.reason);
+  });
+  signal.addEventListener("abort", abort, { once: true });
+  try {
+    return await Promise.race([promise, aborted]);
+  } finally {
+    signal.removeEventListener("abort", abort);
   }
+}
+
+/** The limits of `options`, defaults filled in; each a positive integer. */
+function _limits(options: CsvOptions): _Limits {
+  const limits = { ...LIMITS };
+  for (const key of Object.keys(LIMITS) as (keyof _Limits)[]) {
+    const value = options[key] ?? LIMITS[key];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`${key} must be a positive integer, got ${value}`);
+    }
+    limits[key] = value;
+  }
+  return limits;
 }
 
 /** Trims the header names and rejects empty or repeated ones. */

@@ -4,12 +4,16 @@
  * @module
  */
 
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+// No nested quantifiers: the name is trimmed afterwards, so an unclosed
+// "{{" followed by a long run of spaces cannot make matching slow.
+const PLACEHOLDER = /\{\{([^{}]*)\}\}/g;
 
 /** The field names used in `text`, in order of first use, without repeats. */
 export function fieldsIn(text: string): string[] {
   const names = new Set<string>();
-  for (const match of text.matchAll(PLACEHOLDER)) names.add(match[1] ?? "");
+  for (const match of text.matchAll(PLACEHOLDER)) {
+    names.add((match[1] ?? "").trim());
+  }
   return [...names];
 }
 
@@ -30,7 +34,10 @@ export function substitute(
 ): string {
   return text.replace(
     PLACEHOLDER,
-    (_, name: string) => Object.hasOwn(values, name) ? values[name]! : "",
+    (_, raw: string) => {
+      const name = raw.trim();
+      return Object.hasOwn(values, name) ? values[name]! : "";
+    },
   );
 }
 

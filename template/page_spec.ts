@@ -28,6 +28,9 @@ export interface PageSpec {
   fonts: PageFont[];
 }
 
+/** Most bytes of inlined images one template may send to a page. */
+export const MAX_INLINED = 128 * 2 ** 20;
+
 /** A transparent 1×1 PNG: the stand-in for variable images until a record sets them. */
 export const BLANK_IMAGE =
   "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
@@ -51,12 +54,22 @@ export async function pageSpec(
     }
   };
   walk(canvas.objects);
+  let inlined = 0;
   for (const v of template.variables) {
     if (v.kind !== "image" || v.src === undefined) continue;
     const object = byId.get(v.id)!;
     object.src = hasPlaceholder(v.src)
       ? BLANK_IMAGE
       : await assets.imageDataUrl(v.src, `${template.source} ${v.path}.src`);
+    // Every image object carries its own copy into the page.
+    inlined += (object.src as string).length;
+    if (inlined > MAX_INLINED) {
+      throw new RangeError(
+        `Invalid template ${template.source}: its images add up to more than ${
+          MAX_INLINED / 2 ** 20
+        } MiB (${v.path} and the ones before it)`,
+      );
+    }
   }
   const fonts = await Promise.all(template.fonts.map(async (font, i) => ({
     family: font.family,

@@ -85,6 +85,19 @@ const ECC_LEVELS = new Set(["L", "M", "Q", "H"]);
 const UNITS = new Set(["in", "mm", "px"]);
 /** Canvas objects at most, nested ones included. */
 export const MAX_OBJECTS = 2000;
+/** Longest side Chromium draws a canvas with, in pixels. */
+export const MAX_PIXEL_SIDE = 32_767;
+/** Largest canvas area Chromium draws, in pixels (2²⁸). */
+export const MAX_PIXEL_AREA = 268_435_456;
+/** Longest `text` of a text object, in UTF-16 code units. */
+export const MAX_TEXT_LENGTH = 10_000;
+/** Groups inside groups at most. */
+export const MAX_GROUP_DEPTH = 20;
+/**
+ * Nesting of arrays and objects anywhere in the canvas at most: deeper JSON
+ * would overflow the stack of `structuredClone()` and `JSON.stringify()`.
+ */
+const MAX_JSON_DEPTH = 100;
 
 /** Reads a template file and validates it. Errors name the file and the field. */
 export async function loadTemplate(path: string): Promise<Template> {
@@ -138,15 +151,21 @@ export function parseTemplate(
       if (!isRecord(size)) return fail(TypeError, `"size" is required`);
       const unit = size.unit ?? "in";
       if (typeof unit !== "string" || !UNITS.has(unit)) {
-        return fail(TypeError, `size.unit must be in, mm or px, got ${unit}`);
+        return fail(
+          TypeError,
+          `size.unit must be in, mm or px, got ${show(unit)}`,
+        );
       }
       geometry = pageGeometry(
         {
-          width: size.width as number,
-          height: size.height as number,
+          width: number(size.width, "size.width"),
+          height: number(size.height, "size.height"),
           unit: unit as Unit,
         },
-        { bleed: json.bleed as number | undefined, dpi: json.dpi as number },
+        {
+          bleed: json.bleed === undefined ? 0 : number(json.bleed, "bleed"),
+          dpi: json.dpi === undefined ? 300 : number(json.dpi, "dpi"),
+        },
       );
       designWidth = positive(canvas.width, "canvas.width") ??
         geometry.pixelWidth;
@@ -172,6 +191,7 @@ export function parseTemplate(
     }
     throw error;
   }
+  checkRaster(geometry, fail);
   const designRatio = designWidth / designHeight;
   const pageRatio = geometry.pixelWidth / geometry.pixelHeight;
   if (Math.abs(designRatio / pageRatio - 1) > 0.01) {
@@ -183,11 +203,14 @@ export function parseTemplate(
   }
 
   const fonts = wrapped ? parseFonts(json.fonts, fail) : [];
+  checkDepth(canvas, wrapped ? "canvas" : "", fail);
   const copy = structuredClone(canvas) as FabricDocument;
   const variables: VariableObject[] = [];
   let count = 0;
-  const visit = (objects: unknown[], path: string) => {
-    objects.forEach((object, i) => {
+  const visit = (objects: unknown[], path: string, depth: number) => {
+    // Not forEach(): it would skip the holes of a sparse array.
+    for (let i = 0; i < objects.length; i++) {
+      const object = objects[i];
       const where = `${path}[${i}]`;
       if (!isRecord(object)) {
         return fail(TypeError, `${where} is not an object`);
@@ -195,22 +218,39 @@ export function parseTemplate(
       if (++count > MAX_OBJECTS) {
         fail(RangeError, `more than ${MAX_OBJECTS} objects`);
       }
-      const type = String(object.type ?? "").toLowerCase();
+      const type = typeof object.type === "string"
+        ? object.type.toLowerCase()
+        : "";
       if (!SHAPE_TYPES.has(type)) {
-        fail(TypeError, `${where}.type "${object.type}" is not supported`);
+        fail(TypeError, `${where}.type ${show(object.type)} is not supported`);
       }
+      // A pressrunId from the input would let an object stand in for another.
+      delete object.pressrunId;
       const variable = describe(object, type, where, fail);
       if (variable) {
         variable.id = `v${variables.length}`;
         object.pressrunId = variable.id;
         variables.push(variable);
       }
-      if (type === "group" && Array.isArray(object.objects)) {
-        visit(object.objects, `${where}.objects`);
+      if (object.objects === undefined) continue;
+      if (type !== "group") {
+        fail(TypeError, `${where}.objects is only allowed on a group`);
       }
-    });
+      if (!Array.isArray(object.objects)) {
+        fail(TypeError, `${where}.objects must be an array`);
+      }
+      if (depth === MAX_GROUP_DEPTH) {
+        fail(
+          RangeError,
+          `${where} is a group nested ${
+            depth + 1
+          } deep, the limit is ${MAX_GROUP_DEPTH}`,
+        );
+      }
+      visit(object.objects as unknown[], `${where}.objects`, depth + 1);
+    }
   };
-  visit(copy.objects, wrapped ? "canvas.objects" : "objects");
+  visit(copy.objects, wrapped ? "canvas.objects" : "objects", 0);
 
   const fields = new Set<string>();
   for (const v of variables) {
@@ -254,15 +294,25 @@ function describe(
     if (!isRecord(qr) || typeof qr.value !== "string" || qr.value === "") {
       return fail(TypeError, `${where}.qr.value must be a non-empty string`);
     }
-    const ecc = String(qr.ecc ?? "M").toUpperCase();
-    if (!ECC_LEVELS.has(ecc)) {
-      fail(TypeError, `${where}.qr.ecc must be L, M, Q or H, got ${qr.ecc}`);
+    const ecc = qr.ecc ?? "M";
+    if (typeof ecc !== "string" || !ECC_LEVELS.has(ecc.toUpperCase())) {
+      fail(
+        TypeError,
+        `${where}.qr.ecc must be L, M, Q or H, got ${show(qr.ecc)}`,
+      );
     }
     v.kind = "qr";
-    v.qr = { value: qr.value, ecc: ecc as QrEcc };
+    v.qr = { value: qr.value, ecc: (ecc as string).toUpperCase() as QrEcc };
   } else if (TEXT_TYPES.has(type)) {
     if (typeof object.text !== "string") {
       fail(TypeError, `${where}.text must be a string`);
+    }
+    const length = (object.text as string).length;
+    if (length > MAX_TEXT_LENGTH) {
+      fail(
+        RangeError,
+        `${where}.text is ${length} characters long, the limit is ${MAX_TEXT_LENGTH}`,
+      );
     }
     if (fieldsIn(object.text as string).length === 0 && !v.visibleIf) {
       return undefined;
@@ -302,11 +352,18 @@ function parseFonts(
     ) {
       return fail(TypeError, `fonts[${i}] needs a family and a src`);
     }
+    const [weight, style] = [font.weight ?? "400", font.style ?? "normal"];
+    if (typeof weight !== "string" && typeof weight !== "number") {
+      return fail(TypeError, `fonts[${i}].weight must be a string or number`);
+    }
+    if (typeof style !== "string") {
+      return fail(TypeError, `fonts[${i}].style must be a string`);
+    }
     return {
       family: font.family,
       src: font.src,
-      weight: String(font.weight ?? "400"),
-      style: String(font.style ?? "normal"),
+      weight: String(weight),
+      style,
     };
   });
 }
@@ -314,9 +371,83 @@ function parseFonts(
 function positive(value: unknown, field: string): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${field} must be a positive number, got ${value}`);
+    throw new RangeError(
+      `${field} must be a positive number, got ${show(value)}`,
+    );
   }
   return value;
+}
+
+/** `value` if it is a number (range checks are `pageGeometry()`'s). */
+function number(value: unknown, field: string): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`${field} must be a number, got ${show(value)}`);
+  }
+  return value;
+}
+
+/** Rejects a raster Chromium cannot draw: empty, or past its canvas limits. */
+function checkRaster(
+  { pixelWidth, pixelHeight, dpi }: PageGeometry,
+  fail: (Type: ErrorConstructor, message: string) => never,
+): void {
+  const page = `the page is ${pixelWidth}×${pixelHeight} px at ${dpi} dpi`;
+  if (pixelWidth < 1 || pixelHeight < 1) {
+    fail(RangeError, `${page}; it needs at least 1 px a side`);
+  }
+  if (pixelWidth > MAX_PIXEL_SIDE || pixelHeight > MAX_PIXEL_SIDE) {
+    fail(
+      RangeError,
+      `${page}; Chromium draws at most ${MAX_PIXEL_SIDE} px a side`,
+    );
+  }
+  if (pixelWidth * pixelHeight > MAX_PIXEL_AREA) {
+    fail(
+      RangeError,
+      `${page}, ${
+        pixelWidth * pixelHeight
+      } px in all; Chromium draws at most ${MAX_PIXEL_AREA} px`,
+    );
+  }
+}
+
+/**
+ * Rejects arrays and objects nested past {@linkcode MAX_JSON_DEPTH} levels
+ * anywhere under `value` (found at `path`, "" for the root), naming the first
+ * such place.
+ */
+function checkDepth(
+  value: object,
+  path: string,
+  fail: (Type: ErrorConstructor, message: string) => never,
+  depth = 1,
+): void {
+  if (depth > MAX_JSON_DEPTH) {
+    fail(
+      RangeError,
+      `${path} is nested more than ${MAX_JSON_DEPTH} levels deep`,
+    );
+  }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      if (typeof item === "object" && item !== null) {
+        checkDepth(item, `${path}[${i}]`, fail, depth + 1);
+      }
+    });
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item === "object" && item !== null) {
+      checkDepth(item, path ? `${path}.${key}` : key, fail, depth + 1);
+    }
+  }
+}
+
+/** A value for an error message; never throws, whatever JSON it gets. */
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 40));
+  if (typeof value !== "object" || value === null) return String(value);
+  return Array.isArray(value) ? "an array" : "an object";
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

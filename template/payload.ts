@@ -61,7 +61,10 @@ async function update(
   values: Readonly<Record<string, string>>,
   assets: AssetResolver,
 ): Promise<ObjectUpdate> {
-  const visible = v.visibleIf === undefined || isTruthy(values[v.visibleIf]);
+  const visible = v.visibleIf === undefined ||
+    isTruthy(
+      Object.hasOwn(values, v.visibleIf) ? values[v.visibleIf] : undefined,
+    );
   const out: ObjectUpdate = { id: v.id, visible };
   if (v.kind === "text") out.text = substitute(v.text!, values);
   if (v.kind === "image") {

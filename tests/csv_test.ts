@@ -507,3 +507,204 @@ Deno.test(
     );
   },
 );
+
+/** Asserts that reading `path` yields `good` records, then rejects with `message`. */
+async function assertLimit(
+  path: string,
+  options: Parameters<typeof readCsv>[1],
+  good: number,
+  message: string,
+) {
+  const seen: number[] = [];
+  await assert.rejects(
+    (async () => {
+      for await (const record of readCsv(path, options)) {
+        seen.push(record.index);
+      }
+    })(),
+    (error: Error) => {
+      assert.ok(error instanceof RangeError, `${error.name}: ${error.message}`);
+      assert.equal(error.message, message);
+      return true;
+    },
+  );
+  assert.deepEqual(seen, Array.from({ length: good }, (_, i) => i + 1));
+  await assert.rejects(scanCsv(path, options), { name: "RangeError", message });
+}
+
+Deno.test(
+  "readCsv() stops with a RangeError naming the file once it streams past maxBytes",
+  SANITIZED,
+  async (t) => {
+    await using tmp = await tempFiles({
+      "small.csv": "id,name\n1,Ann\n2,Bob\n",
+      "big.csv": bigCsv(10_000),
+    });
+    await t.step("a file of exactly maxBytes is read", async () => {
+      const path = tmp.path("small.csv");
+      assert.equal((await scanCsv(path, { maxBytes: 20 })).count, 2);
+    });
+    await t.step("one byte more is not", async () => {
+      await assert.rejects(scanCsv(tmp.path("small.csv"), { maxBytes: 19 }), {
+        name: "RangeError",
+        message:
+          "Cannot read small.csv: the file is longer than the limit of 19 bytes",
+      });
+    });
+    await t.step("a file of many chunks fails in its third chunk", async () => {
+      const path = tmp.path("big.csv");
+      const seen: number[] = [];
+      const maxBytes = 150_000;
+      await assert.rejects(
+        (async () => {
+          for await (const record of readCsv(path, { maxBytes })) {
+            seen.push(record.index);
+          }
+        })(),
+        {
+          name: "RangeError",
+          message:
+            "Cannot read big.csv: the file is longer than the limit of 150000 bytes",
+        },
+      );
+      // The records of the first two chunks may come first; never one past them.
+      assert.ok(seen.length < 131_072 / 30, `read ${seen.length} records`);
+    });
+  },
+);
+
+Deno.test(
+  "readCsv() yields maxRecords records, then throws a RangeError naming the line",
+  SANITIZED,
+  async (t) => {
+    await using tmp = await tempFiles({
+      "five.csv": "id,name\n1,Ann\n2,Bob\n\n3,Cy\n4,Di\n5,Ed\n",
+    });
+    const path = tmp.path("five.csv");
+    await t.step("5 records under a limit of 5", async () => {
+      assert.equal((await scanCsv(path, { maxRecords: 5 })).count, 5);
+    });
+    await t.step("5 records over a limit of 3", async () => {
+      await assertLimit(
+        path,
+        { maxRecords: 3 },
+        3,
+        "Cannot read five.csv line 6: the file has more than 3 records, the limit is 3",
+      );
+    });
+  },
+);
+
+Deno.test(
+  "readCsv() rejects a header or record with more than maxColumns columns",
+  SANITIZED,
+  async (t) => {
+    await using tmp = await tempFiles({
+      "wide-header.csv": "\na,b,c,d\n1,2,3,4\n",
+      "wide-record.csv": 'a,b,c\n1,2,3\n\n"x\ny",2,3,4,5\n',
+      "commas.csv": "a,b\n1,2\n" + ",".repeat(5_000_000) + "\n",
+    });
+    await t.step(
+      "a header of 4 columns over a limit of 4 is fine",
+      async () => {
+        const info = await scanCsv(tmp.path("wide-header.csv"), {
+          maxColumns: 4,
+        });
+        assert.deepEqual(info.headers, ["a", "b", "c", "d"]);
+      },
+    );
+    const cases = [
+      [
+        "wide-header.csv",
+        3,
+        0,
+        "line 2: the header has more than 3 columns, the limit is 3",
+      ],
+      [
+        "wide-record.csv",
+        3,
+        1,
+        "line 4: record 2 has more than 3 columns, the limit is 3",
+      ],
+      [
+        "commas.csv",
+        undefined,
+        1,
+        "line 3: record 2 has more than 500 columns, the limit is 500",
+      ],
+    ] as const;
+    for (const [name, maxColumns, good, message] of cases) {
+      await t.step(name, async () => {
+        await assertLimit(
+          tmp.path(name),
+          { maxColumns },
+          good,
+          `Cannot read ${name} ${message}`,
+        );
+      });
+    }
+  },
+);
+
+Deno.test(
+  "readCsv() rejects a value or header longer than maxFieldLength, naming the column",
+  SANITIZED,
+  async (t) => {
+    const rows = Array.from({ length: 10 }, (_, i) => `${i + 1},ok`);
+    await using tmp = await tempFiles({
+      "big.csv": ["id,notes", ...rows, `11,${"n".repeat(70_000)}`].join("\n"),
+      "quoted.csv": 'id,notes\n1,"ab\ncdef"\n',
+      "header.csv": "id,a_long_name\n1,2\n",
+    });
+    await t.step("default limit: 64 KiB", async () => {
+      await assertLimit(
+        tmp.path("big.csv"),
+        {},
+        10,
+        'Cannot read big.csv line 12: field "notes" of record 11 is 70000 characters long, the limit is 65536',
+      );
+    });
+    await t.step(
+      "a value of exactly the limit, line break included",
+      async () => {
+        const path = tmp.path("quoted.csv");
+        assert.equal((await scanCsv(path, { maxFieldLength: 7 })).count, 1);
+        await assertLimit(
+          path,
+          { maxFieldLength: 6 },
+          0,
+          'Cannot read quoted.csv line 2: field "notes" of record 1 is 7 characters long, the limit is 6',
+        );
+      },
+    );
+    await t.step("a header name", async () => {
+      await assertLimit(
+        tmp.path("header.csv"),
+        { maxFieldLength: 6 },
+        0,
+        "Cannot read header.csv line 1: the header of column 2 is 11 characters long, the limit is 6",
+      );
+    });
+  },
+);
+
+Deno.test(
+  "scanCsv() rejects a limit that is not a positive integer before opening the file",
+  SANITIZED,
+  async (t) => {
+    const cases = [
+      ["maxBytes", 0],
+      ["maxRecords", -1],
+      ["maxColumns", 1.5],
+      ["maxFieldLength", Number.NaN],
+    ] as const;
+    for (const [key, value] of cases) {
+      await t.step(`${key}: ${value}`, async () => {
+        await assert.rejects(scanCsv("does-not-exist.csv", { [key]: value }), {
+          name: "RangeError",
+          message: `${key} must be a positive integer, got ${value}`,
+        });
+      });
+    }
+  },
+);

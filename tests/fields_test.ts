@@ -181,3 +181,14 @@ Deno.test("hasPlaceholder() leaves no state behind for the next fieldsIn() or su
   assert.equal(substitute("{{a}}", { a: "1" }), "1");
   assert.deepEqual(fieldsIn("{{a}}"), ["a"]);
 });
+
+Deno.test("fieldsIn() and substitute() stay fast on an unclosed {{ followed by a long run of spaces", () => {
+  const text = `{{${" ".repeat(200_000)}x`;
+  const started = performance.now();
+  assert.deepEqual(fieldsIn(text), []);
+  assert.equal(hasPlaceholder(text), false);
+  assert.equal(substitute(text, {}), text);
+  assert.deepEqual(fieldsIn("{{  name  }}"), ["name"]);
+  assert.equal(substitute("{{ name }}!", { name: "Ann" }), "Ann!");
+  assert.ok(performance.now() - started < 500, "linear, not catastrophic");
+});

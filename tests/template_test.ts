@@ -1267,3 +1267,230 @@ Deno.test(
     }
   },
 );
+
+// Limits on hostile templates ----------------------------------------------
+
+/** A wrapper of `width`×`height` px at `dpi`, the canvas sized from the page. */
+function page(width: number, height: number, dpi = 300) {
+  return { size: { width, height, unit: "px" }, dpi, canvas: { objects: [] } };
+}
+
+/** `inner` inside `depth` groups, the outermost first in the canvas. */
+function nested(depth: number, inner: unknown = { type: "Rect" }) {
+  let object = inner;
+  for (let i = 0; i < depth; i++) object = { type: "Group", objects: [object] };
+  return wrapper([object]);
+}
+
+Deno.test(
+  "parseTemplate() keeps the raster within Chromium's canvas limits",
+  SANITIZED,
+  async (t) => {
+    const fits: [string, unknown, [number, number]][] = [
+      ["32767 px wide", page(32767, 8192), [32767, 8192]],
+      ["16384×16384 px: 2²⁸ px in all", page(16384, 16384), [16384, 16384]],
+      ["a bare 32767×100 document", {
+        width: 32767,
+        height: 100,
+        objects: [],
+      }, [32767, 100]],
+    ];
+    for (const [name, json, size] of fits) {
+      await t.step(`fits: ${name}`, () => {
+        const { pixelWidth, pixelHeight } = parse(json).geometry;
+        assert.deepEqual([pixelWidth, pixelHeight], size);
+      });
+    }
+    const cases: [string, unknown, string][] = [
+      [
+        "a side past 32767 px",
+        page(40000, 1000),
+        "the page is 40000×1000 px at 300 dpi; Chromium draws at most 32767 px a side",
+      ],
+      [
+        "109.3 in at 300 dpi",
+        wrapper([], { size: { width: 109.3, height: 4, unit: "in" } }),
+        "the page is 32790×1200 px at 300 dpi; Chromium draws at most 32767 px a side",
+      ],
+      [
+        "a bare document past 32767 px",
+        { width: 100, height: 40000, objects: [] },
+        "the page is 100×40000 px at 72 dpi; Chromium draws at most 32767 px a side",
+      ],
+      [
+        "one row past 2²⁸ px",
+        page(16384, 16385),
+        "the page is 16384×16385 px at 300 dpi, 268451840 px in all; Chromium draws at most 268435456 px",
+      ],
+      [
+        "a page that rounds to no pixels",
+        wrapper([], { size: { width: 0.001, height: 0.001, unit: "in" } }),
+        "the page is 0×0 px at 300 dpi; it needs at least 1 px a side",
+      ],
+    ];
+    for (const [name, json, message] of cases) {
+      await t.step(name, () => {
+        assert.throws(() => parse(json), {
+          name: "RangeError",
+          message: `Invalid template ${SOURCE}: ${message}`,
+        });
+      });
+    }
+  },
+);
+
+Deno.test(
+  "parseTemplate() takes a text of 10000 characters and rejects a longer one by its path",
+  SANITIZED,
+  async (t) => {
+    const text = (length: number) => "{{name}} ".padEnd(length, "é");
+    await t.step("10000 characters", () => {
+      const template = parse(wrapper([{ type: "Textbox", text: text(10000) }]));
+      assert.equal(template.variables[0]?.text?.length, 10000);
+    });
+    const cases: [string, unknown, string][] = [
+      [
+        "a textbox",
+        wrapper([{ type: "Rect" }, { type: "Textbox", text: text(10001) }]),
+        "canvas.objects[1].text is 10001 characters long, the limit is 10000",
+      ],
+      [
+        "a plain text in a group",
+        nested(1, { type: "Text", text: "x".repeat(50_000) }),
+        "canvas.objects[0].objects[0].text is 50000 characters long, the limit is 10000",
+      ],
+    ];
+    for (const [name, json, message] of cases) {
+      await t.step(name, () => {
+        assert.throws(() => parse(json), {
+          name: "RangeError",
+          message: `Invalid template ${SOURCE}: ${message}`,
+        });
+      });
+    }
+  },
+);
+
+Deno.test(
+  "parseTemplate() takes groups 20 deep and names the group nested deeper",
+  SANITIZED,
+  async (t) => {
+    await t.step("20 deep: the text inside is a variable", () => {
+      const template = parse(nested(20, { type: "Textbox", text: "{{a}}" }));
+      assert.equal(
+        template.variables[0]?.path,
+        `canvas.objects[0]${".objects[0]".repeat(20)}`,
+      );
+    });
+    await t.step("21 deep", () => {
+      assert.throws(() => parse(nested(21)), {
+        name: "RangeError",
+        message: `Invalid template ${SOURCE}: canvas.objects[0]${
+          ".objects[0]".repeat(20)
+        } is a group nested 21 deep, the limit is 20`,
+      });
+    });
+    await t.step("5000 deep, without overflowing the stack", () => {
+      assertInvalid(() => parse(nested(5000)), RangeError, "nested more than");
+    });
+    await t.step("plain JSON 5000 deep in an object's property", () => {
+      let data: unknown = 1;
+      for (let i = 0; i < 5000; i++) data = i % 2 ? [data] : { data };
+      assertInvalid(
+        () => parse(wrapper([{ type: "Path", data }])),
+        RangeError,
+        "canvas.objects[0].data[0].data[0].data[0]",
+        "is nested more than 100 levels deep",
+      );
+    });
+  },
+);
+
+Deno.test(
+  "parseTemplate() names the field of a value no template can hold",
+  SANITIZED,
+  async (t) => {
+    // {"toString": null} makes String() and template literals throw.
+    const hostile = { toString: null };
+    const cases: [string, unknown, ErrorConstructor, string[]][] = [
+      ["a hostile type", wrapper([{ type: hostile }]), TypeError, [
+        "canvas.objects[0].type an object is not supported",
+      ]],
+      [
+        "a hostile unit",
+        {
+          size: { width: 6, height: 4, unit: hostile },
+          canvas: { objects: [] },
+        },
+        TypeError,
+        ["size.unit must be in, mm or px, got an object"],
+      ],
+      [
+        "a hostile width",
+        { size: { width: hostile, height: 4 }, canvas: { objects: [] } },
+        TypeError,
+        ["size.width must be a number, got an object"],
+      ],
+      ["a string dpi", wrapper([], { dpi: "300" }), TypeError, [
+        'dpi must be a number, got "300"',
+      ]],
+      [
+        "a hostile qr.ecc",
+        wrapper([{ type: "Rect", qr: { value: "x", ecc: hostile } }]),
+        TypeError,
+        ["canvas.objects[0].qr.ecc must be L, M, Q or H, got an object"],
+      ],
+      [
+        "a hostile font weight",
+        wrapper([], {
+          fonts: [{ family: "A", src: "a.ttf", weight: hostile }],
+        }),
+        TypeError,
+        ["fonts[0].weight must be a string or number"],
+      ],
+      [
+        "objects on a rect",
+        wrapper([{ type: "Rect", objects: [null] }]),
+        TypeError,
+        ["canvas.objects[0].objects is only allowed on a group"],
+      ],
+      [
+        "a group whose objects are not an array",
+        wrapper([{ type: "Group", objects: { 0: {} } }]),
+        TypeError,
+        ["canvas.objects[0].objects must be an array"],
+      ],
+      // deno-lint-ignore no-sparse-arrays
+      ["a hole in the objects", wrapper([{ type: "Rect" }, , {}]), TypeError, [
+        "canvas.objects[1] is not an object",
+      ]],
+    ];
+    for (const [name, json, Type, parts] of cases) {
+      await t.step(
+        name,
+        () => assertInvalid(() => parse(json), Type, ...parts),
+      );
+    }
+  },
+);
+
+Deno.test(
+  "parseTemplate() drops pressrunIds from the input, so no object can stand in for a variable",
+  SANITIZED,
+  () => {
+    const template = parse(wrapper([
+      { type: "Textbox", text: "{{name}}" },
+      { type: "Rect", pressrunId: "v0" },
+      { type: "Group", objects: [{ type: "Rect", pressrunId: "v0" }] },
+    ]));
+    const objects = template.canvas.objects;
+    assert.deepEqual(
+      [objects[0]!.pressrunId, objects[1]!.pressrunId],
+      ["v0", undefined],
+    );
+    assert.equal(
+      (objects[2]!.objects as Record<string, unknown>[])[0]!.pressrunId,
+      undefined,
+    );
+  },
+);
