@@ -226,6 +226,7 @@ export function parseTemplate(
       }
       // A pressrunId from the input would let an object stand in for another.
       delete object.pressrunId;
+      checkPaints(object, where, fail);
       const variable = describe(object, type, where, fail);
       if (variable) {
         variable.id = `v${variables.length}`;
@@ -366,6 +367,50 @@ function parseFonts(
       style,
     };
   });
+}
+
+/**
+ * Paint and clip properties are data too: a pattern's image must be a data:
+ * URL (the page fetches nothing), and a clip path one of the shapes.
+ */
+function checkPaints(
+  object: FabricObject,
+  where: string,
+  fail: (Type: ErrorConstructor, message: string) => never,
+): void {
+  for (const key of ["fill", "stroke", "backgroundColor"]) {
+    const paint = object[key];
+    if (paint === null || paint === undefined || typeof paint === "string") {
+      continue;
+    }
+    if (!isRecord(paint)) fail(TypeError, `${where}.${key} must be a colour`);
+    const kind = String((paint as FabricObject).type ?? "").toLowerCase();
+    if (kind === "linear" || kind === "radial") continue; // a gradient
+    const source = (paint as FabricObject).source;
+    if (
+      kind !== "pattern" || typeof source !== "string" ||
+      !/^data:image\/(png|jpeg|gif|webp);base64,/i.test(source)
+    ) {
+      fail(
+        TypeError,
+        `${where}.${key} must be a colour, a gradient or a pattern with a data:image source`,
+      );
+    }
+  }
+  const clip = object.clipPath;
+  if (clip === undefined || clip === null) return;
+  const type = isRecord(clip) && typeof clip.type === "string"
+    ? clip.type.toLowerCase()
+    : "";
+  if (!SHAPE_TYPES.has(type) || type === "image" || type === "group") {
+    fail(
+      TypeError,
+      `${where}.clipPath must be a shape, got ${
+        show(isRecord(clip) ? clip.type : clip)
+      }`,
+    );
+  }
+  checkPaints(clip as FabricObject, `${where}.clipPath`, fail);
 }
 
 function positive(value: unknown, field: string): number | undefined {

@@ -1494,3 +1494,62 @@ Deno.test(
     );
   },
 );
+
+Deno.test("parseTemplate() accepts colours, gradients and data: patterns but no fetched patterns or odd clip paths", async (t) => {
+  const card = (object: Record<string, unknown>) => ({
+    size: { width: 6, height: 4, unit: "in" },
+    dpi: 100,
+    canvas: { objects: [{ type: "Rect", width: 10, height: 10, ...object }] },
+  });
+  const ok: [string, Record<string, unknown>][] = [
+    ["a colour", { fill: "#ff0000" }],
+    ["a gradient", {
+      fill: {
+        type: "linear",
+        coords: { x1: 0, y1: 0, x2: 1, y2: 0 },
+        colorStops: [],
+      },
+    }],
+    ["a data: pattern", {
+      fill: { type: "pattern", source: "data:image/png;base64,iVBORw0KGgo=" },
+    }],
+    ["a circle clip", { clipPath: { type: "Circle", radius: 5 } }],
+  ];
+  for (const [name, object] of ok) {
+    await t.step(name, () => {
+      parseTemplate(card(object), { source: "t.json", baseDir: "." });
+    });
+  }
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ["a fetched pattern", {
+      fill: { type: "pattern", source: "http://169.254.169.254/x.png" },
+    }, /canvas\.objects\[0\]\.fill must be/],
+    ["an SVG pattern", {
+      stroke: { type: "pattern", source: "data:image/svg+xml;base64,PHN2Zy8+" },
+    }, /\.stroke must be/],
+    [
+      "an image clip",
+      { clipPath: { type: "Image", src: "http://x/y.png" } },
+      /\.clipPath must be a shape/,
+    ],
+    ["a clip with a fetched pattern", {
+      clipPath: {
+        type: "Rect",
+        fill: { type: "pattern", source: "file:///etc/passwd" },
+      },
+    }, /\.clipPath\.fill must be/],
+  ];
+  for (const [name, object, message] of bad) {
+    await t.step(name, () => {
+      assert.throws(
+        () => parseTemplate(card(object), { source: "t.json", baseDir: "." }),
+        (e: Error) => {
+          assert.ok(e instanceof TypeError);
+          assert.match(e.message, /^Invalid template t\.json: /);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
+    });
+  }
+});
