@@ -35,6 +35,26 @@ export function tokenQuery() {
 /** @type {Promise<string | null> | null} */
 let tokenAsk = null;
 
+/** The token dialog's content (static markup, no script). */
+const TOKEN_DIALOG =
+  `<form method="dialog"> <h2 id="token-title">Access token needed</h2> <p>This pressrun server is protected. Enter the access token you were given.</p> <p id="token-wrong" class="check missing" hidden>That token was not accepted. Try again.</p> <label class="field" for="token-input"> <span>Access token</span> <input id="token-input" type="password" autocomplete="off" required> </label> <div class="actions"> <button id="token-submit" class="button primary" value="ok">Continue</button> <button id="token-cancel" class="button" value="cancel" formnovalidate>Cancel</button> </div> </form>`;
+
+/**
+ * The token dialog, added to the page the first time it is needed.
+ * @returns {HTMLDialogElement}
+ */
+function tokenDialog() {
+  let dialog = document.querySelector("#token-dialog");
+  if (!dialog) {
+    dialog = document.createElement("dialog");
+    dialog.id = "token-dialog";
+    dialog.setAttribute("aria-labelledby", "token-title");
+    dialog.innerHTML = TOKEN_DIALOG;
+    document.body.append(dialog);
+  }
+  return dialog;
+}
+
 /**
  * Shows the token dialog, once even when several requests got a 401.
  * @param {boolean} rejected whether a token was sent and refused
@@ -42,7 +62,7 @@ let tokenAsk = null;
  */
 function askToken(rejected) {
   tokenAsk ??= new Promise((resolve) => {
-    const dialog = document.querySelector("#token-dialog");
+    const dialog = tokenDialog();
     const input = document.querySelector("#token-input");
     document.querySelector("#token-wrong").hidden = !rejected;
     input.value = "";
