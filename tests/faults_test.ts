@@ -189,3 +189,31 @@ Deno.test("PersistentRenderer recycles its pages when Chromium passes its memory
     "every first page was replaced",
   );
 });
+
+Deno.test("PersistentRenderer fails clearly when no page becomes free in time", async () => {
+  const template = await loadTemplate(EXAMPLE_TEMPLATE);
+  const assets = new AssetResolver(template.baseDir);
+  const spec = await pageSpec(template, assets);
+  const payloads: PiecePayload[] = [];
+  for await (const r of readCsv(TRICKY_CSV)) {
+    payloads.push(await piecePayload(template, r, assets));
+    if (payloads.length === 2) break;
+  }
+  await using browser = await Browser.launch();
+  await using pool = await PersistentRenderer.start(browser, spec, {
+    pages: 1,
+    acquireTimeoutMs: 300,
+    renderTimeoutMs: 3000,
+    encode: { setup: hangOn(1) },
+  });
+  const busy = pool.render(payloads[0]!).catch((e: Error) => e);
+  await assert.rejects(pool.render(payloads[1]!), (e: Error) => {
+    assert.equal(e.name, "PoolTimeoutError");
+    assert.match(
+      e.message,
+      /No render page became free within 0\.3 s \(1 pages, all busy\)/,
+    );
+    return true;
+  });
+  assert.match(String(await busy), /took longer than 3 s/);
+});
