@@ -194,9 +194,8 @@ export class BatchWorker implements AsyncDisposable {
         },
       });
       await store.updateBatch(id, {
-        state: result.failed > 0 && batch.options.onError === "fail"
-          ? "failed"
-          : "done",
+        // With onError "fail" a failed record throws (below); here it is done.
+        state: "done",
         done: result.total,
         failed: result.failed,
         mode: result.mode,
