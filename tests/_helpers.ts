@@ -8,6 +8,11 @@ import jsQRModule from "jsqr";
 import { PNG } from "pngjs";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { readCsv } from "../batch/csv.ts";
+import { AssetResolver } from "../template/assets.ts";
+import { pageSpec } from "../template/page_spec.ts";
+import { loadTemplate } from "../template/parse.ts";
+import { type PiecePayload, piecePayload } from "../template/payload.ts";
 
 // jsqr is CommonJS: its default import is the function itself.
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
@@ -128,3 +133,29 @@ export const TRICKY_CSV = "../shared/fixtures/recipients-tricky.csv";
 export const TRICKY_BOM_CSV =
   "../shared/fixtures/recipients-tricky-bom-semicolon.csv";
 export const MALFORMED_CSV = "../shared/fixtures/recipients-malformed.csv";
+
+/** The example's own recipients. */
+export const EXAMPLE_CSV = "examples/postcard/recipients.csv";
+
+/** The url column of a CSV in record order: what each piece's QR code must say. */
+export async function csvUrls(csv: string): Promise<string[]> {
+  const urls: string[] = [];
+  for await (const r of readCsv(csv)) urls.push(r.values.url!);
+  return urls;
+}
+
+/**
+ * The example template ready for a render page, and the payloads of the first
+ * `limit` records of `csv`.
+ */
+export async function examplePieces(csv = EXAMPLE_CSV, limit = Infinity) {
+  const template = await loadTemplate(EXAMPLE_TEMPLATE);
+  const assets = new AssetResolver(template.baseDir);
+  const spec = await pageSpec(template, assets);
+  const payloads: PiecePayload[] = [];
+  for await (const record of readCsv(csv)) {
+    if (payloads.length >= limit) break;
+    payloads.push(await piecePayload(template, record, assets));
+  }
+  return { template, spec, payloads };
+}

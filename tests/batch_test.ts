@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readCsv } from "../batch/csv.ts";
 import { BatchFailedError, runBatch } from "../batch/run.ts";
 import { Browser } from "../render/browser.ts";
 import { MissingFieldsError } from "../template/preflight.ts";
 import {
+  csvUrls,
   decodeQr,
   EXAMPLE_TEMPLATE,
   MALFORMED_CSV,
@@ -16,12 +16,6 @@ import {
   TRICKY_BOM_CSV,
   TRICKY_CSV,
 } from "./_helpers.ts";
-
-async function urlsOf(csv: string): Promise<string[]> {
-  const urls: string[] = [];
-  for await (const r of readCsv(csv)) urls.push(r.values.url!);
-  return urls;
-}
 
 async function filesIn(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -46,7 +40,7 @@ Deno.test("runBatch() renders every tricky recipient to a 6.25×4.25 in PDF whos
         merge: true,
         browser,
       });
-      const urls = await urlsOf(csv);
+      const urls = await csvUrls(csv);
       assert.equal(urls.length, 12);
       assert.equal(result.rendered, 12);
       assert.equal(result.failed, 0);
@@ -176,7 +170,7 @@ Deno.test("runBatch() gives a bare 1536×1024 Fabric document a landscape page o
   const [png] = await pdfToPngs(file, dir.path, 72);
   const { width, height } = await readPng(png!);
   assert.deepEqual([width, height], [1536, 1024]);
-  assert.equal(await decodeQr(png!), (await urlsOf(TRICKY_CSV))[1]);
+  assert.equal(await decodeQr(png!), (await csvUrls(TRICKY_CSV))[1]);
 });
 
 Deno.test("runBatch() with onError skip renders the others and lists the failed record in the manifest", async () => {

@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "puppeteer-core";
-import { readCsv } from "../batch/csv.ts";
 import { runBatch } from "../batch/run.ts";
 import { writeBenchData } from "../bench/data.ts";
 import { Browser } from "../render/browser.ts";
 import { PersistentRenderer } from "../render/persistent.ts";
-import { AssetResolver } from "../template/assets.ts";
-import { pageSpec } from "../template/page_spec.ts";
-import { loadTemplate } from "../template/parse.ts";
-import { type PiecePayload, piecePayload } from "../template/payload.ts";
 import {
   chromiumPids,
+  csvUrls,
   decodeQr,
   EXAMPLE_TEMPLATE,
+  examplePieces,
   pdfToPngs,
   tempDir,
   TRICKY_CSV,
@@ -159,13 +156,7 @@ async function rendererPids(marker: string): Promise<number[]> {
 }
 
 Deno.test("PersistentRenderer recycles its pages when Chromium passes its memory limit", async () => {
-  const template = await loadTemplate(EXAMPLE_TEMPLATE);
-  const assets = new AssetResolver(template.baseDir);
-  const spec = await pageSpec(template, assets);
-  const payloads: PiecePayload[] = [];
-  for await (const r of readCsv(TRICKY_CSV)) {
-    payloads.push(await piecePayload(template, r, assets));
-  }
+  const { spec, payloads } = await examplePieces(TRICKY_CSV);
   await using browser = await Browser.launch();
   let limitHit = 0;
   await using pool = await PersistentRenderer.start(browser, spec, {
@@ -174,8 +165,7 @@ Deno.test("PersistentRenderer recycles its pages when Chromium passes its memory
     onMemoryLimit: () => limitHit++,
   });
   const first = new Set(pool.pages);
-  const urls: string[] = [];
-  for await (const r of readCsv(TRICKY_CSV)) urls.push(r.values.url!);
+  const urls = await csvUrls(TRICKY_CSV);
   for (let i = 0; i < 120; i++) {
     const payload = payloads[i % payloads.length]!;
     const piece = await pool.render(payload);
@@ -191,14 +181,7 @@ Deno.test("PersistentRenderer recycles its pages when Chromium passes its memory
 });
 
 Deno.test("PersistentRenderer fails clearly when no page becomes free in time", async () => {
-  const template = await loadTemplate(EXAMPLE_TEMPLATE);
-  const assets = new AssetResolver(template.baseDir);
-  const spec = await pageSpec(template, assets);
-  const payloads: PiecePayload[] = [];
-  for await (const r of readCsv(TRICKY_CSV)) {
-    payloads.push(await piecePayload(template, r, assets));
-    if (payloads.length === 2) break;
-  }
+  const { spec, payloads } = await examplePieces(TRICKY_CSV, 2);
   await using browser = await Browser.launch();
   await using pool = await PersistentRenderer.start(browser, spec, {
     pages: 1,

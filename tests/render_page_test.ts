@@ -2,24 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { Browser, chromiumArgs, chromiumPath } from "../render/browser.ts";
 import { RenderPage } from "../render/render_page.ts";
-import { AssetResolver } from "../template/assets.ts";
-import { pageSpec } from "../template/page_spec.ts";
-import { loadTemplate } from "../template/parse.ts";
-import { piecePayload } from "../template/payload.ts";
-import { readCsv } from "../batch/csv.ts";
-import { decodeQr, EXAMPLE_TEMPLATE, readPng, tempDir } from "./_helpers.ts";
-
-async function examplePiece() {
-  const template = await loadTemplate(EXAMPLE_TEMPLATE);
-  const assets = new AssetResolver(template.baseDir);
-  const spec = await pageSpec(template, assets);
-  for await (const record of readCsv("examples/postcard/recipients.csv")) {
-    if (record.index === 2) {
-      return { spec, payload: await piecePayload(template, record, assets) };
-    }
-  }
-  throw new Error("unreachable");
-}
+import { decodeQr, examplePieces, readPng, tempDir } from "./_helpers.ts";
 
 /** Chromium started by hand with a DevTools port, as a remote one would be. */
 async function remoteChromium(profile: string) {
@@ -52,7 +35,8 @@ async function remoteChromium(profile: string) {
 }
 
 Deno.test("a browser reached by WebSocket renders through the intercepted origin, with the same pixels as a local one", async () => {
-  const { spec, payload } = await examplePiece();
+  const { spec, payloads } = await examplePieces();
+  const payload = payloads[1]!;
   await using profile = await tempDir();
   await using remote = await remoteChromium(profile.path);
   await using connected = await Browser.launch({
@@ -76,7 +60,7 @@ Deno.test("a browser reached by WebSocket renders through the intercepted origin
 });
 
 Deno.test("the render page reaches nothing but its own origin", async (t) => {
-  const { spec } = await examplePiece();
+  const { spec } = await examplePieces(undefined, 0);
   await using local = await Browser.launch();
   await using page = await RenderPage.open(local, spec);
   const probe = (url: string) =>

@@ -1,40 +1,26 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { readCsv } from "../batch/csv.ts";
 import { runBatch } from "../batch/run.ts";
 import { Browser } from "../render/browser.ts";
 import { ClusterRenderer } from "../render/cluster.ts";
 import type { LogLevel } from "../render/log.ts";
 import { PersistentRenderer } from "../render/persistent.ts";
-import { AssetResolver } from "../template/assets.ts";
-import { pageSpec } from "../template/page_spec.ts";
-import { loadTemplate } from "../template/parse.ts";
-import { piecePayload } from "../template/payload.ts";
 import {
+  csvUrls,
   decodeQr,
+  EXAMPLE_CSV,
   EXAMPLE_TEMPLATE,
+  examplePieces,
   pdfToPngs,
   readPng,
   tempDir,
   TRICKY_CSV,
 } from "./_helpers.ts";
 
-async function examplePayloads(count: number) {
-  const template = await loadTemplate(EXAMPLE_TEMPLATE);
-  const assets = new AssetResolver(template.baseDir);
-  const spec = await pageSpec(template, assets);
-  const payloads = [];
-  for await (const record of readCsv("examples/postcard/recipients.csv")) {
-    if (payloads.length === count) break;
-    payloads.push(await piecePayload(template, record, assets));
-  }
-  return { template, spec, payloads };
-}
-
 Deno.test("PersistentRenderer.render() reuses its warm pages for the next records", async () => {
   await using browser = await Browser.launch();
-  const { spec, payloads } = await examplePayloads(4);
+  const { spec, payloads } = await examplePieces(EXAMPLE_CSV, 4);
   await using pool = await PersistentRenderer.start(browser, spec, {
     pages: 2,
   });
@@ -50,7 +36,7 @@ Deno.test("PersistentRenderer.render() reuses its warm pages for the next record
 
 Deno.test("PersistentRenderer replaces a page that dies and retries its record on a fresh one", async () => {
   await using browser = await Browser.launch();
-  const { spec, payloads } = await examplePayloads(2);
+  const { spec, payloads } = await examplePieces(EXAMPLE_CSV, 2);
   await using pool = await PersistentRenderer.start(browser, spec, {
     pages: 1,
   });
@@ -64,7 +50,7 @@ Deno.test("PersistentRenderer replaces a page that dies and retries its record o
 
 Deno.test("persistent and cluster renderers produce identical pixels for the same records", async () => {
   await using browser = await Browser.launch();
-  const { spec, payloads } = await examplePayloads(3);
+  const { spec, payloads } = await examplePieces(EXAMPLE_CSV, 3);
   await using pool = await PersistentRenderer.start(browser, spec, {
     pages: 1,
   });
@@ -84,7 +70,7 @@ Deno.test("persistent and cluster renderers produce identical pixels for the sam
 
 Deno.test("a record's image and texts never leak into the next record on a persistent page", async () => {
   await using browser = await Browser.launch();
-  const { spec, payloads } = await examplePayloads(3);
+  const { spec, payloads } = await examplePieces(EXAMPLE_CSV, 3);
   await using pool = await PersistentRenderer.start(browser, spec, {
     pages: 1,
   });
@@ -175,8 +161,7 @@ Deno.test("auto falls back to cluster when pool pages keep dying mid-batch, with
   );
   const files = new Set(records.map((r) => r.file));
   assert.equal(files.size, 12);
-  const urls: string[] = [];
-  for await (const r of readCsv(TRICKY_CSV)) urls.push(r.values.url!);
+  const urls = await csvUrls(TRICKY_CSV);
   for (const record of records) {
     const [png] = await pdfToPngs(join(out.path, record.file!), pngs.path);
     assert.equal(

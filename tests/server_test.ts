@@ -8,6 +8,7 @@ import { BatchWorker } from "../batch/worker.ts";
 import { Browser } from "../render/browser.ts";
 import { createHandler } from "../server.ts";
 import {
+  csvUrls,
   decodeQr,
   MALFORMED_CSV,
   pdfInfo,
@@ -74,13 +75,6 @@ async function waitFor(
   throw new Error(`Batch ${id} did not finish`);
 }
 
-async function urls(): Promise<string[]> {
-  const { readCsv } = await import("../batch/csv.ts");
-  const out: string[] = [];
-  for await (const r of readCsv(TRICKY_CSV)) out.push(r.values.url!);
-  return out;
-}
-
 Deno.test("the API renders a batch from the template library and serves its PDF, ZIP, manifest and thumbnails", async () => {
   await using a = await app();
   const templates = await (await a.call("/api/templates")).json();
@@ -113,7 +107,7 @@ Deno.test("the API renders a batch from the template library and serves its PDF,
   const info = await pdfInfo(pdf);
   assert.deepEqual([info.pages, info.width, info.height], [12, 450, 306]);
   const pages = await pdfToPngs(pdf, tmp.path);
-  assert.equal(await decodeQr(pages[4]!), (await urls())[4]);
+  assert.equal(await decodeQr(pages[4]!), (await csvUrls(TRICKY_CSV))[4]);
 
   const zip = unzipSync(
     new Uint8Array(

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import type { ElementHandle } from "puppeteer-core";
 import { join } from "node:path";
 import { Metrics } from "../batch/metrics.ts";
-import { readCsv } from "../batch/csv.ts";
 import { JobStore } from "../batch/store.ts";
 import { BatchWorker } from "../batch/worker.ts";
 import { Browser } from "../render/browser.ts";
 import { createHandler } from "../server.ts";
 import {
+  csvUrls,
   decodeQr,
   pdfInfo,
   pdfToPngs,
@@ -93,8 +93,7 @@ Deno.test("a user opens the page, uploads recipients-tricky.csv, generates, and 
   );
   const info = await pdfInfo(pdf);
   assert.deepEqual([info.pages, info.width, info.height], [12, 450, 306]);
-  const urls: string[] = [];
-  for await (const r of readCsv(TRICKY_CSV)) urls.push(r.values.url!);
+  const urls = await csvUrls(TRICKY_CSV);
   const pngs = await pdfToPngs(pdf, dir.path);
   for (const [i, png] of pngs.entries()) {
     assert.equal(await decodeQr(png), urls[i], `page ${i + 1}`);
