@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { allSettledOrThrow } from "./_all.ts";
 import { encodeBase64 } from "./_base64.ts";
 import type { AssetResolver } from "./assets.ts";
 import { hasPlaceholder } from "./fields.ts";
@@ -71,7 +72,7 @@ export async function pageSpec(
       );
     }
   }
-  const fonts = await Promise.all(template.fonts.map(async (font, i) => ({
+  const fonts = await allSettledOrThrow(template.fonts.map(async (font, i) => ({
     family: font.family,
     weight: font.weight,
     style: font.style,

@@ -6,6 +6,7 @@
  * @module
  */
 import QRCode from "qrcode";
+import { allSettledOrThrow } from "./_all.ts";
 import type { AssetResolver } from "./assets.ts";
 import { isTruthy, substitute } from "./fields.ts";
 import type { Template, VariableObject } from "./parse.ts";
@@ -49,7 +50,7 @@ export async function piecePayload(
   assets: AssetResolver,
 ): Promise<PiecePayload> {
   const { index, values } = record;
-  const objects = await Promise.all(
+  const objects = await allSettledOrThrow(
     template.variables.map((v) => update(v, index, values, assets)),
   );
   return { index, objects };
