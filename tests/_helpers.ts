@@ -129,10 +129,10 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
 /** The bundled example template, used by the browser tests. */
 export const EXAMPLE_TEMPLATE = "examples/postcard/template.json";
 /** The shared fixtures. */
-export const TRICKY_CSV = "../shared/fixtures/recipients-tricky.csv";
+export const TRICKY_CSV = "tests/fixtures/recipients-tricky.csv";
 export const TRICKY_BOM_CSV =
-  "../shared/fixtures/recipients-tricky-bom-semicolon.csv";
-export const MALFORMED_CSV = "../shared/fixtures/recipients-malformed.csv";
+  "tests/fixtures/recipients-tricky-bom-semicolon.csv";
+export const MALFORMED_CSV = "tests/fixtures/recipients-malformed.csv";
 
 /** The example's own recipients. */
 export const EXAMPLE_CSV = "examples/postcard/recipients.csv";

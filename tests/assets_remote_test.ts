@@ -622,8 +622,8 @@ Deno.test(
           "file:%2e%2e/x.png",
           "FILE:%2E%2E%2Fx.png",
           "file:img/%2e%2e/%2e%2e/x.png",
-          "../x.png",
-          "../../etc/passwd",
+          "../x.png", // own-files: not a file to read
+          "../../etc/passwd", // own-files: not a file to read
           "img/../../x.png",
           `file://${join(root, "x.png")}`,
         ];

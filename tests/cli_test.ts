@@ -10,9 +10,13 @@ import {
 } from "./_helpers.ts";
 
 /** Runs the CLI the way a user does, as its own process. */
-async function cli(args: string[], env: Record<string, string> = {}) {
+async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  permissions = ["-A"],
+) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", ...args],
+    args: ["run", ...permissions, "cli.ts", ...args],
     env: { NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -228,6 +232,31 @@ Deno.test("cli --help prints the usage with every flag and exits 0", async () =>
   ) {
     assert.ok(stdout.includes(flag), flag);
   }
+});
+
+Deno.test("cli without permissions prints help, and says in one line what to run to render", async (t) => {
+  for (const args of [["--help"], ["render", "--help"], ["help", "render"]]) {
+    await t.step(`deno run cli.ts ${args.join(" ")}`, async () => {
+      const { code, stdout, stderr } = await cli(args, {}, []);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /^Usage: pressrun/);
+      assert.equal(stderr, "");
+    });
+  }
+  await t.step("deno run cli.ts render … exits 2 with one line", async () => {
+    const { code, stderr } = await cli(
+      ["render", "-t", EXAMPLE_TEMPLATE, "-d", TRICKY_CSV, "-o", "out/x"],
+      {},
+      [],
+    );
+    assert.equal(code, 2);
+    assert.equal(stderr.trim().split("\n").length, 1, stderr);
+    assert.match(
+      stderr,
+      /needs .*access to render: run "deno run -A cli\.ts render/,
+    );
+    assert.doesNotMatch(stderr, /NotCapable|at /);
+  });
 });
 
 /** Starts the CLI on a 300-record batch; resolves once it reports progress. */

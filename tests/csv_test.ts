@@ -7,9 +7,11 @@ import {
   scanCsv,
 } from "../batch/csv.ts";
 
-const TRICKY = "../shared/fixtures/recipients-tricky.csv";
-const TRICKY_BOM = "../shared/fixtures/recipients-tricky-bom-semicolon.csv";
-const MALFORMED = "../shared/fixtures/recipients-malformed.csv";
+import {
+  MALFORMED_CSV as MALFORMED,
+  TRICKY_BOM_CSV as TRICKY_BOM,
+  TRICKY_CSV as TRICKY,
+} from "./_helpers.ts";
 /**
  * This Deno (2.9) leaves the ops and resources sanitizers off unless asked: turn
  * them on so a test fails if reading a CSV leaves its file or a read open.
@@ -498,7 +500,7 @@ Deno.test(
   SANITIZED,
   async () => {
     await assert.rejects(
-      scanCsv("../shared/fixtures/nope.csv"),
+      scanCsv("tests/fixtures/nope.csv"),
       (error: Error) => {
         assert.ok(error instanceof Deno.errors.NotFound);
         assert.match(error.message, /nope\.csv/);

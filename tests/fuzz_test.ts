@@ -22,6 +22,7 @@ import {
   type Template,
 } from "../template/parse.ts";
 import { piecePayload, RecordError } from "../template/payload.ts";
+import { MALFORMED_CSV, TRICKY_BOM_CSV, TRICKY_CSV } from "./_helpers.ts";
 
 const SANITIZED = { sanitizeOps: true, sanitizeResources: true };
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 0x5eed);
@@ -33,9 +34,9 @@ const EXAMPLE = JSON.parse(
 const CSV_FIXTURES = await Promise.all(
   [
     join(EXAMPLE_DIR, "recipients.csv"),
-    "../shared/fixtures/recipients-tricky.csv",
-    "../shared/fixtures/recipients-tricky-bom-semicolon.csv",
-    "../shared/fixtures/recipients-malformed.csv",
+    TRICKY_CSV,
+    TRICKY_BOM_CSV,
+    MALFORMED_CSV,
   ].map((path) => Deno.readFile(path)),
 );
 

@@ -51,7 +51,7 @@ Deno.test(
   SANITIZED,
   async (t) => {
     const cases: [string, string][] = [
-      ["../../etc/passwd", "etc-passwd"],
+      ["../../etc/passwd", "etc-passwd"], // own-files: not a file to read
       ["/abs/path", "abs-path"],
       ["C:\\Windows\\system32", "C-Windows-system32"],
       ["a\u0000b", "a-b"],
@@ -155,7 +155,7 @@ Deno.test(
   async (t) => {
     const cases: [string, string][] = [
       ["Ann Lee", "0003-Ann_Lee.pdf"],
-      ["../../etc/passwd", "0003-etc-passwd.pdf"],
+      ["../../etc/passwd", "0003-etc-passwd.pdf"], // own-files: not a file to read
       ["/abs/path", "0003-abs-path.pdf"],
       ["a\u0000b", "0003-a-b.pdf"],
       ["..", "0003.pdf"],

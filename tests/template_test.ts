@@ -18,6 +18,7 @@ import {
   RecordError,
 } from "../template/payload.ts";
 import { MissingFieldsError, preflight } from "../template/preflight.ts";
+import { TRICKY_CSV as TRICKY } from "./_helpers.ts";
 
 // jsqr is CommonJS: its default import is the function itself.
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
@@ -30,7 +31,6 @@ const SANITIZED = { sanitizeOps: true, sanitizeResources: true };
 const EXAMPLE = "examples/postcard/template.json";
 const EXAMPLE_DIR = resolve("examples/postcard");
 const EXAMPLE_CSV = "examples/postcard/recipients.csv";
-const TRICKY = "../shared/fixtures/recipients-tricky.csv";
 const SOURCE = "spec.json";
 const PNG_BYTES = dataUrlBytes(BLANK_IMAGE);
 
@@ -1240,7 +1240,7 @@ Deno.test(
     const template = await loadTemplate(EXAMPLE);
     const assets = new AssetResolver(template.baseDir);
     const cases: [string, RegExp][] = [
-      ["../../../../etc/passwd", /outside the template's folder/],
+      ["../../../../etc/passwd", /outside the template's folder/], // own-files: not a file to read
       ["/etc/passwd", /outside the template's folder/],
       ["https://attacker.example/x.png", /not allowed/],
       ["recipients.csv", /not a PNG, JPEG, GIF or WebP image/],
