@@ -6,14 +6,9 @@
  */
 import { parseArgs } from "node:util";
 import { type Delimiter } from "./batch/csv.ts";
-import {
-  BatchFailedError,
-  type OutputFormat,
-  type Progress,
-  runBatch,
-} from "./batch/run.ts";
+import type { OutputFormat, Progress } from "./batch/run.ts";
 import type { Logger } from "./render/log.ts";
-import { parseRendererChoice, rendererFromEnv } from "./render/orchestrator.ts";
+import { parseRendererChoice, rendererFromEnv } from "./render/renderer.ts";
 import { MissingFieldsError } from "./template/preflight.ts";
 
 /** Usage text of `render`. */
@@ -56,7 +51,8 @@ Commands:
   render     render a batch of pieces from a template and a CSV
   help       show help for a command
 
-Run "pressrun render --help" for the options.`;
+Run "pressrun render --help" for the options. Rendering needs every
+permission: deno run -A cli.ts render … (or npx deno task render …).`;
 
 /** Bad command-line usage; exit code 2. */
 export class UsageError extends Error {
@@ -260,6 +256,18 @@ export async function main(
     io.stderr(`error: unknown command "${command}"\n\n${USAGE}\n`);
     return 2;
   }
+  const wantsHelp = rest.some((a) => a === "-h" || a === "--help");
+  const missing = wantsHelp ? [] : missingPermissions();
+  if (missing.length > 0) {
+    io.stderr(
+      `error: pressrun needs ${
+        missing.join(", ")
+      } access to render: run "deno run -A cli.ts ${
+        args.join(" ")
+      }" (or "npx deno task render …")\n`,
+    );
+    return 2;
+  }
   let opts: RenderArgs;
   try {
     opts = parseRenderArgs(rest);
@@ -281,6 +289,8 @@ export async function main(
       io.stderr(`${level === "info" ? "" : `${level}: `}${message}\n`);
     };
   const bar = progressPrinter(io, opts);
+  // Loaded only to render: help and usage errors need no permissions.
+  const { BatchFailedError, runBatch } = await import("./batch/run.ts");
   try {
     const result = await runBatch({
       template: opts.template,
@@ -341,6 +351,18 @@ export async function main(
     if (signal?.aborted) return 130;
     return isInputError(error) ? 2 : 1;
   }
+}
+
+/**
+ * The permissions a render needs that this process lacks: Chromium is a
+ * subprocess, templates and outputs are files, the render page's origin is
+ * a loopback server, and puppeteer reads its environment.
+ */
+export function missingPermissions(): string[] {
+  const names = ["read", "write", "env", "run", "net", "sys"] as const;
+  return names.filter((name) =>
+    Deno.permissions.querySync({ name }).state !== "granted"
+  );
 }
 
 /** Whether an error is the user's input (exit 2) rather than a render failure. */

@@ -17,44 +17,15 @@ import {
   PoolTimeoutError,
 } from "./persistent.ts";
 import type { PageOptions, RenderedPiece } from "./render_page.ts";
-import type { Renderer, RendererMode } from "./renderer.ts";
+import {
+  parseRendererChoice,
+  type Renderer,
+  type RendererChoice,
+  rendererFromEnv,
+  type RendererMode,
+} from "./renderer.ts";
 
-/** What the user asks for. */
-export type RendererChoice = "auto" | RendererMode;
-
-const CHOICES: readonly RendererChoice[] = ["auto", "persistent", "cluster"];
-
-/**
- * The renderer named by the environment: `PRESSRUN_RENDERER`
- * (auto|persistent|cluster) wins over `USE_PERSISTENT_RENDERING`
- * (true → auto, false → cluster). @default "auto"
- */
-export function rendererFromEnv(
-  env: { get(name: string): string | undefined } = Deno.env,
-): RendererChoice {
-  const named = env.get("PRESSRUN_RENDERER")?.trim().toLowerCase();
-  if (named) return parseRendererChoice(named, "PRESSRUN_RENDERER");
-  const flag = env.get("USE_PERSISTENT_RENDERING")?.trim().toLowerCase();
-  if (flag === undefined || flag === "") return "auto";
-  if (["true", "1", "yes", "on"].includes(flag)) return "auto";
-  if (["false", "0", "no", "off"].includes(flag)) return "cluster";
-  throw new TypeError(
-    `USE_PERSISTENT_RENDERING must be true or false, got "${flag}"`,
-  );
-}
-
-/** Checks a renderer name; `source` names where it came from. */
-export function parseRendererChoice(
-  value: string,
-  source = "renderer",
-): RendererChoice {
-  if ((CHOICES as readonly string[]).includes(value)) {
-    return value as RendererChoice;
-  }
-  throw new TypeError(
-    `${source} must be auto, persistent or cluster, got "${value}"`,
-  );
-}
+export { parseRendererChoice, type RendererChoice, rendererFromEnv };
 
 /** Options for {@linkcode createRenderer}. */
 export interface RendererOptions {
