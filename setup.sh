@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything pressrun needs on a fresh Debian machine, once:
-#   - Chromium, fonts, and the PDF/QR tools the tests use (Debian packages)
+#   - Chromium, fonts, and the PDF and image tools the tests use (Debian packages)
 #   - Deno and the npm dependencies (npm ci, from package-lock.json)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk poppler-utils qpdf)
+packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk poppler-utils qpdf imagemagick)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
