@@ -9,11 +9,11 @@
 /** The files of the render page, by URL path. */
 const FILES: Record<string, { url: URL; type: string }> = {
   "/render.html": {
-    url: new URL("../static/render.html", import.meta.url),
+    url: new URL("./page/render.html", import.meta.url),
     type: "text/html; charset=utf-8",
   },
   "/render.js": {
-    url: new URL("../static/render.js", import.meta.url),
+    url: new URL("./page/render.js", import.meta.url),
     type: "text/javascript; charset=utf-8",
   },
   "/fabric.js": {

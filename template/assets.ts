@@ -7,7 +7,7 @@
  *
  * The page never fetches anything itself: everything reaches it as a `data:`
  * URL. Where the policy says "`blob:` allowed" it means the page's own CSP
- * (`img-src 'self' data: blob:` in static/render.html), for object URLs the
+ * (`img-src 'self' data: blob:` in render/page/render.html), for object URLs the
  * page makes from those bytes; a `blob:` URL in a template cannot be loaded
  * here and is refused.
  *
