@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { HttpError } from "./errors.ts";
 
-const STATIC_DIR = new URL("../static/", import.meta.url);
+const WEB_DIR = new URL("../web/", import.meta.url);
 
 /** Throws 401 unless the request carries `token` (header or `?token=`). */
 export function authorize(req: Request, url: URL, token: string): void {
@@ -27,7 +27,7 @@ export function authorize(req: Request, url: URL, token: string): void {
   }
 }
 
-/** A file of static/ as a response (the web page and its scripts), with a CSP. */
+/** A file of web/ as a response (the web app and its scripts), with a CSP. */
 export async function page(name: string): Promise<Response> {
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
     throw new HttpError(404, "not_found", `No file ${name}`);
@@ -42,7 +42,7 @@ export async function page(name: string): Promise<Response> {
   const type = types[name.split(".").pop()!];
   if (!type) throw new HttpError(404, "not_found", `No file ${name}`);
   try {
-    const body = await Deno.readFile(new URL(name, STATIC_DIR));
+    const body = await Deno.readFile(new URL(name, WEB_DIR));
     return new Response(body, {
       headers: {
         "content-type": type,

@@ -112,7 +112,7 @@ export function createHandler(
   const routes: Route[] = [
     ["GET", "/", () => page("app.html")],
     ["GET", "/editor", () => page("editor.html")],
-    ["GET", "/static/:file", (_r, p) => page(p.file!)],
+    ["GET", "/web/:file", (_r, p) => page(p.file!)],
     ["GET", "/fabric.js", async () => {
       const file = staticFile("/fabric.js")!;
       return new Response(await file.body as Uint8Array<ArrayBuffer>, {
