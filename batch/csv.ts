@@ -24,6 +24,9 @@
  */
 import { basename } from "node:path";
 import { type CsvError, type InfoRecord, parse } from "csv-parse";
+import { type Delimiter, detectDelimiter } from "../common/rules.js";
+
+export { type Delimiter, detectDelimiter };
 
 /** One data row of the CSV. */
 export interface CsvRecord {
@@ -34,9 +37,6 @@ export interface CsvRecord {
   /** Values by header name (every header present; missing trailing cells never happen because ragged rows are errors). */
   values: Record<string, string>;
 }
-
-/** A field delimiter pressrun understands. */
-export type Delimiter = "," | ";" | "\t";
 
 /** Options for {@linkcode scanCsv} and {@linkcode readCsv}. */
 export interface CsvOptions {
@@ -130,28 +130,6 @@ export function readCsv(
 ): AsyncGenerator<CsvRecord> {
   const info: CsvInfo = { path, headers: [], delimiter: ",", count: 0 };
   return _records(path, options, info);
-}
-
-/**
- * Picks the delimiter from the first line (outside quotes) of a text sample:
- * the most frequent of `,` `;` TAB; comma on a tie or none.
- */
-export function detectDelimiter(sample: string): Delimiter {
-  const counts: Record<Delimiter, number> = { ",": 0, ";": 0, "\t": 0 };
-  let quoted = false;
-  for (const char of sample) {
-    if (char === '"') quoted = !quoted;
-    else if (quoted) continue;
-    else if (char === "\n" || char === "\r") break;
-    else if (char in counts) counts[char as Delimiter]++;
-  }
-  let best: Delimiter = ",";
-  let tie = false;
-  for (const delimiter of [";", "\t"] as const) {
-    if (counts[delimiter] > counts[best]) [best, tie] = [delimiter, false];
-    else if (counts[delimiter] === counts[best]) tie = true;
-  }
-  return tie ? "," : best;
 }
 
 /** Parses `path`, fills in `info.headers` and `info.delimiter`, yields records. */

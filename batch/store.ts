@@ -14,9 +14,10 @@ import {
   type Template,
 } from "../template/parse.ts";
 import type { ManifestEntry } from "./manifest.ts";
+import type { BATCH_STATES } from "../common/rules.js";
 
-/** Where a batch is in its life. */
-export type BatchState = "queued" | "running" | "done" | "failed" | "cancelled";
+/** Where a batch is in its life: one of common/rules.js's `BATCH_STATES`. */
+export type BatchState = typeof BATCH_STATES[number];
 
 /** How a batch was asked to run. */
 export interface BatchRunOptions {

@@ -4,8 +4,7 @@
  * @module
  */
 import type { BatchStatus, JobStore } from "../batch/store.ts";
-
-const TERMINAL = new Set(["done", "failed", "cancelled"]);
+import { isTerminal } from "../common/rules.js";
 
 /** The status as clients see it: no worker bookkeeping. */
 export function publicStatus(s: BatchStatus) {
@@ -61,7 +60,7 @@ export async function eventStream(
             last = text;
             send("progress", status);
           }
-          if (TERMINAL.has(status.state)) {
+          if (isTerminal(status.state)) {
             send("end", status);
             stop();
             controller.close();

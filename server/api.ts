@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from "../render/log.ts";
 import { staticFile } from "../render/static_origin.ts";
 import { AssetResolver } from "../template/assets.ts";
 import { hasPlaceholder } from "../template/fields.ts";
+import { isTerminal } from "../common/rules.js";
 import { errorResponse, HttpError } from "./errors.ts";
 import { csvRow, readBatchRequest } from "./_batch_request.ts";
 import { eventStream, publicStatus } from "./_events.ts";
@@ -68,7 +69,6 @@ type Route = [
   (req: Request, p: Params, url: URL) => Promise<Response> | Response,
 ];
 
-const TERMINAL = new Set(["done", "failed", "cancelled"]);
 
 /** The request handler: `Deno.serve(createHandler(deps))`. */
 export function createHandler(
@@ -277,7 +277,7 @@ export function createHandler(
     }],
     ["POST", "/api/batches/:id/cancel", async (_r, p) => {
       const status = await store.updateBatch(p.id!, (s) => {
-        if (TERMINAL.has(s.state)) {
+        if (isTerminal(s.state)) {
           throw new HttpError(
             409,
             "conflict",
@@ -293,7 +293,7 @@ export function createHandler(
     }],
     ["POST", "/api/batches/:id/retry", async (_r, p) => {
       const status = await store.updateBatch(p.id!, (s) => {
-        if (!TERMINAL.has(s.state)) {
+        if (!isTerminal(s.state)) {
           throw new HttpError(
             409,
             "conflict",

@@ -3,25 +3,16 @@
  *
  * @module
  */
-
-// No nested quantifiers: the name is trimmed afterwards, so an unclosed
-// "{{" followed by a long run of spaces cannot make matching slow.
-const PLACEHOLDER = /\{\{([^{}]*)\}\}/g;
+// The pattern is shared with the web app's editor: see common/rules.js (no
+// nested quantifiers, names trimmed afterwards, so matching stays linear).
+import { fieldsIn, placeholderPattern } from "../common/rules.js";
 
 /** The field names used in `text`, in order of first use, without repeats. */
-export function fieldsIn(text: string): string[] {
-  const names = new Set<string>();
-  for (const match of text.matchAll(PLACEHOLDER)) {
-    names.add((match[1] ?? "").trim());
-  }
-  return [...names];
-}
+export { fieldsIn };
 
 /** Whether `text` holds at least one placeholder. */
 export function hasPlaceholder(text: string): boolean {
-  // A fresh non-global copy: `test()` on the shared global pattern would
-  // leave a `lastIndex` that later `matchAll()` calls start from.
-  return new RegExp(PLACEHOLDER.source).test(text);
+  return placeholderPattern().test(text);
 }
 
 /**
@@ -33,7 +24,7 @@ export function substitute(
   values: Readonly<Record<string, string>>,
 ): string {
   return text.replace(
-    PLACEHOLDER,
+    placeholderPattern(),
     (_, raw: string) => {
       const name = raw.trim();
       return Object.hasOwn(values, name) ? values[name]! : "";
