@@ -7,7 +7,11 @@
 import { Buffer } from "node:buffer";
 import { HttpError } from "./errors.ts";
 
-const WEB_DIR = new URL("../web/", import.meta.url);
+/** What the browser may load: the web app, and modules it shares with Deno. */
+const FOLDERS = {
+  web: new URL("../web/", import.meta.url),
+  common: new URL("../common/", import.meta.url),
+};
 
 /** Throws 401 unless the request carries `token` (header or `?token=`). */
 export function authorize(req: Request, url: URL, token: string): void {
@@ -27,8 +31,14 @@ export function authorize(req: Request, url: URL, token: string): void {
   }
 }
 
-/** A file of web/ as a response (the web app and its scripts), with a CSP. */
-export async function page(name: string): Promise<Response> {
+/**
+ * A file of web/ (the web app and its scripts), or of common/ (a module both
+ * sides import), as a response with a CSP.
+ */
+export async function page(
+  name: string,
+  folder: keyof typeof FOLDERS = "web",
+): Promise<Response> {
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith(".")) {
     throw new HttpError(404, "not_found", `No file ${name}`);
   }
@@ -42,7 +52,7 @@ export async function page(name: string): Promise<Response> {
   const type = types[name.split(".").pop()!];
   if (!type) throw new HttpError(404, "not_found", `No file ${name}`);
   try {
-    const body = await Deno.readFile(new URL(name, WEB_DIR));
+    const body = await Deno.readFile(new URL(name, FOLDERS[folder]));
     return new Response(body, {
       headers: {
         "content-type": type,

@@ -69,7 +69,6 @@ type Route = [
   (req: Request, p: Params, url: URL) => Promise<Response> | Response,
 ];
 
-
 /** The request handler: `Deno.serve(createHandler(deps))`. */
 export function createHandler(
   deps: ServerDeps,
@@ -113,6 +112,7 @@ export function createHandler(
     ["GET", "/", () => page("app.html")],
     ["GET", "/editor", () => page("editor.html")],
     ["GET", "/web/:file", (_r, p) => page(p.file!)],
+    ["GET", "/common/rules.js", () => page("rules.js", "common")],
     ["GET", "/fabric.js", async () => {
       const file = staticFile("/fabric.js")!;
       return new Response(await file.body as Uint8Array<ArrayBuffer>, {
