@@ -151,6 +151,13 @@ class AutoRenderer implements Renderer {
       "warn",
       `A render page failed and is replaced: ${message(error)}`,
     );
+    // The pool retries a record on a fresh page, so its renders may keep
+    // succeeding while its pages keep dying: the count decides, here.
+    if (this.#failing()) {
+      this.fallBack(
+        `${this.#failures()} of its last ${WINDOW} renders lost their page`,
+      );
+    }
   }
 
   #note(ok: boolean): void {
@@ -158,9 +165,12 @@ class AutoRenderer implements Renderer {
     if (this.#recent.length > WINDOW) this.#recent.shift();
   }
 
+  #failures(): number {
+    return this.#recent.filter((ok) => !ok).length;
+  }
+
   #failing(): boolean {
-    const max = this.#options.maxPoolFailures ?? 3;
-    return this.#recent.filter((ok) => !ok).length >= max;
+    return this.#failures() >= (this.#options.maxPoolFailures ?? 3);
   }
 
   fallBack(reason: string): void {
