@@ -5,10 +5,14 @@
  * @module
  */
 import { join } from "node:path";
-import { readCsv, scanCsv } from "../batch/csv.ts";
+import { type CsvInfo, readCsv, scanCsv } from "../batch/csv.ts";
 import type { BatchRunOptions, JobStore } from "../batch/store.ts";
 import { parseRendererChoice } from "../render/orchestrator.ts";
-import { loadTemplate, parseTemplate } from "../template/parse.ts";
+import {
+  loadTemplate,
+  parseTemplate,
+  type Template,
+} from "../template/parse.ts";
 import { preflight } from "../template/preflight.ts";
 import { HttpError } from "./errors.ts";
 import { readBody } from "./_http.ts";
@@ -21,31 +25,8 @@ export async function readBatchRequest(
   store: JobStore,
   max: number,
 ): Promise<BatchRequest> {
-  const type = req.headers.get("content-type") ?? "";
-  if (!type.startsWith("multipart/form-data")) {
-    throw new HttpError(
-      400,
-      "bad_request",
-      "Send the batch as multipart/form-data",
-    );
-  }
-  const bytes = await readBody(req, max);
-  let form: FormData;
-  try {
-    form = await new Response(bytes as Uint8Array<ArrayBuffer>, {
-      headers: { "content-type": type },
-    }).formData();
-  } catch (error) {
-    throw new HttpError(
-      400,
-      "bad_request",
-      `Cannot read the form: ${(error as Error).message}`,
-    );
-  }
-  const data = form.get("data");
-  if (!(data instanceof File)) {
-    throw new HttpError(400, "bad_request", `The form needs a "data" CSV file`);
-  }
+  const form = await readForm(req, max);
+  const data = csvFile(form);
   const options: BatchRunOptions = {
     renderer: field(
       form,
@@ -66,68 +47,145 @@ export async function readBatchRequest(
       return v;
     }),
   };
-  const scratch = await Deno.makeTempDir({ prefix: "pressrun-upload-" });
-  try {
-    const csvPath = join(
-      scratch,
-      data.name && /^[\w.-]+$/.test(data.name) ? data.name : "data.csv",
-    );
-    const csv = new Uint8Array(await data.arrayBuffer());
-    await Deno.writeFile(csvPath, csv);
-    let templatePath: string;
-    let templateRef: { id?: string; name: string };
-    let templateDoc: unknown;
-    const templateId = form.get("template");
-    const templateFile = form.get("templateFile");
-    if (typeof templateId === "string" && templateId) {
-      const { info, path } = await store.template(templateId);
-      templatePath = path;
-      templateRef = { id: info.id, name: info.name };
-    } else if (templateFile instanceof File) {
-      let doc: unknown;
-      try {
-        doc = JSON.parse(await templateFile.text());
-      } catch (error) {
-        throw new SyntaxError(
-          `Cannot parse template ${templateFile.name}: ${
-            (error as Error).message
-          }`,
-        );
-      }
-      const parsed = parseTemplate(doc, {
-        source: templateFile.name || "templateFile",
-        baseDir: scratch,
-      });
-      templatePath = join(scratch, "template.json");
-      templateDoc = doc;
-      await Deno.writeTextFile(templatePath, JSON.stringify(doc));
-      templateRef = { name: parsed.name };
-    } else {
+  return await withScratch(async (scratch) => {
+    const { csv, csvPath, dataName } = await writeCsv(data, scratch);
+    const given = await formTemplate(form, store, scratch);
+    if (!given) {
       throw new HttpError(
         400,
         "bad_request",
         `The form needs "template" (an id) or "templateFile"`,
       );
     }
-    const template = await loadTemplate(templatePath);
-    const info = await scanCsv(csvPath);
-    if (info.count === 0) {
-      throw new RangeError(`${data.name || "The CSV"} has no records`);
-    }
-    preflight(template, info.headers, data.name || "the CSV");
+    const info = await scanUpload(csvPath, dataName);
+    preflight(given.template, info.headers, dataName);
     // A library template stays where it is; an uploaded one travels as its
     // document, so the scratch folder can go.
     return {
-      templatePath: templateDoc === undefined ? templatePath : "",
-      templateDoc,
-      template: templateRef,
+      templatePath: given.doc === undefined ? given.path : "",
+      templateDoc: given.doc,
+      template: given.ref,
       csv,
       total: info.count,
       options,
     };
+  });
+}
+
+/** The multipart form of an upload; 400 when it is not one, 413 past `max` bytes. */
+export async function readForm(req: Request, max: number): Promise<FormData> {
+  const type = req.headers.get("content-type") ?? "";
+  if (!type.startsWith("multipart/form-data")) {
+    throw new HttpError(
+      400,
+      "bad_request",
+      "Send the form as multipart/form-data",
+    );
+  }
+  const bytes = await readBody(req, max);
+  try {
+    return await new Response(bytes as Uint8Array<ArrayBuffer>, {
+      headers: { "content-type": type },
+    }).formData();
+  } catch (error) {
+    throw new HttpError(
+      400,
+      "bad_request",
+      `Cannot read the form: ${(error as Error).message}`,
+    );
+  }
+}
+
+/** The form's `data` file (the CSV); 400 when there is none. */
+export function csvFile(form: FormData): File {
+  const data = form.get("data");
+  if (!(data instanceof File)) {
+    throw new HttpError(400, "bad_request", `The form needs a "data" CSV file`);
+  }
+  return data;
+}
+
+/** Runs `use` with a scratch folder, removed afterwards. */
+export async function withScratch<T>(
+  use: (scratch: string) => Promise<T>,
+): Promise<T> {
+  const scratch = await Deno.makeTempDir({ prefix: "pressrun-upload-" });
+  try {
+    return await use(scratch);
   } finally {
     await Deno.remove(scratch, { recursive: true }).catch(() => {});
   }
+}
+
+/** An uploaded CSV written to the scratch folder under its own (safe) name. */
+export async function writeCsv(
+  data: File,
+  scratch: string,
+): Promise<{ csv: Uint8Array; csvPath: string; dataName: string }> {
+  const csvPath = join(
+    scratch,
+    data.name && /^[\w.-]+$/.test(data.name) ? data.name : "data.csv",
+  );
+  const csv = new Uint8Array(await data.arrayBuffer());
+  await Deno.writeFile(csvPath, csv);
+  return { csv, csvPath, dataName: data.name || "the CSV" };
+}
+
+/** The template an upload names, loaded and validated. */
+export interface FormTemplate {
+  template: Template;
+  /** Where it was read from (inside the scratch folder for an upload). */
+  path: string;
+  ref: { id?: string; name: string };
+  /** The uploaded document; undefined for a library template. */
+  doc?: unknown;
+}
+
+/**
+ * The form's `template` (a library id) or `templateFile` (a JSON upload,
+ * written to `scratch`); undefined when it has neither.
+ */
+export async function formTemplate(
+  form: FormData,
+  store: JobStore,
+  scratch: string,
+): Promise<FormTemplate | undefined> {
+  const templateId = form.get("template");
+  const templateFile = form.get("templateFile");
+  if (typeof templateId === "string" && templateId) {
+    const { info, path } = await store.template(templateId);
+    const template = await loadTemplate(path);
+    return { template, path, ref: { id: info.id, name: info.name } };
+  }
+  if (!(templateFile instanceof File)) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await templateFile.text());
+  } catch (error) {
+    throw new SyntaxError(
+      `Cannot parse template ${templateFile.name}: ${(error as Error).message}`,
+    );
+  }
+  const parsed = parseTemplate(doc, {
+    source: templateFile.name || "templateFile",
+    baseDir: scratch,
+  });
+  const path = join(scratch, "template.json");
+  await Deno.writeTextFile(path, JSON.stringify(doc));
+  const template = await loadTemplate(path);
+  return { template, path, ref: { name: parsed.name }, doc };
+}
+
+/** Reads the whole CSV once (every line checked); 422 when it has no records. */
+export async function scanUpload(
+  csvPath: string,
+  dataName: string,
+): Promise<CsvInfo> {
+  const info = await scanCsv(csvPath);
+  if (info.count === 0) {
+    throw new RangeError(`Cannot read ${dataName}: it has no records`);
+  }
+  return info;
 }
 
 function field<T>(

@@ -15,6 +15,7 @@ import { hasPlaceholder } from "../template/fields.ts";
 import { isTerminal } from "../common/rules.js";
 import { errorResponse, HttpError } from "./errors.ts";
 import { csvRow, readBatchRequest } from "./_batch_request.ts";
+import { checkUpload } from "./check.ts";
 import { eventStream, publicStatus } from "./_events.ts";
 import {
   authorize,
@@ -185,6 +186,12 @@ export function createHandler(
         headers: { "content-type": "image/png", "cache-control": "no-cache" },
       });
     }],
+    [
+      "POST",
+      "/api/check",
+      (req) =>
+        checkUpload(req, { store, ...limits, maxUploadBytes: maxUpload }),
+    ],
     ["POST", "/api/batches", async (req) => {
       const early = await queueFull(0);
       if (early) throw busy(early);

@@ -1,0 +1,227 @@
+import assert from "node:assert/strict";
+import { Metrics } from "../batch/metrics.ts";
+import { JobStore } from "../batch/store.ts";
+import { BatchWorker } from "../batch/worker.ts";
+import { createHandler, type ServerLimits } from "../server/api.ts";
+import type { CheckAnswer } from "../server/check.ts";
+import { loadTemplate } from "../template/parse.ts";
+import {
+  EXAMPLE_TEMPLATE,
+  MALFORMED_CSV,
+  tempDir,
+  TRICKY_BOM_CSV,
+  TRICKY_CSV,
+} from "./_helpers.ts";
+
+/**
+ * The handler over a fresh store, in this process. The worker is never
+ * started: checking a CSV renders nothing, so no browser is launched.
+ */
+async function app(
+  options: { maxUploadBytes?: number; limits?: ServerLimits } = {},
+) {
+  const dir = await tempDir();
+  const store = await JobStore.open(dir.path);
+  const worker = new BatchWorker(store);
+  const handle = createHandler({
+    store,
+    worker,
+    metrics: new Metrics(),
+    ...options,
+  });
+  return {
+    store,
+    /** Posts `fields` as a multipart form to `path`. */
+    post: (
+      fields: Record<string, string | [string, BlobPart]>,
+      path = "/api/check",
+    ) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(fields)) {
+        if (typeof value === "string") form.append(name, value);
+        else form.append(name, new File([value[1]], value[0]));
+      }
+      return handle(
+        new Request(`http://pressrun.test${path}`, {
+          method: "POST",
+          body: form,
+        }),
+      );
+    },
+    async [Symbol.asyncDispose]() {
+      await worker.close();
+      await store.close();
+      await dir[Symbol.asyncDispose]();
+    },
+  };
+}
+
+/** A path's bytes, as a form file part. */
+async function file(path: string): Promise<[string, BlobPart]> {
+  const bytes = await Deno.readFile(path);
+  return [path.split("/").pop()!, bytes as Uint8Array<ArrayBuffer>];
+}
+
+Deno.test("POST /api/check describes a CSV as the batch would read it: records, columns, delimiter, first rows", async (t) => {
+  await using a = await app();
+  const columns = [
+    "id",
+    "firstName",
+    "lastName",
+    "company",
+    "street",
+    "city",
+    "state",
+    "zip",
+    "offer",
+    "url",
+    "photo",
+  ];
+  const cases: [string, string, CheckAnswer["delimiter"]][] = [
+    ["commas", TRICKY_CSV, ","],
+    ["semicolons after a byte order mark", TRICKY_BOM_CSV, ";"],
+  ];
+  for (const [name, path, delimiter] of cases) {
+    await t.step(name, async () => {
+      const res = await a.post({
+        template: "postcard",
+        data: await file(path),
+      });
+      assert.equal(res.status, 200);
+      const answer: CheckAnswer = await res.json();
+      assert.equal(answer.records, 12);
+      assert.deepEqual(answer.columns, columns);
+      assert.equal(answer.delimiter, delimiter);
+      assert.equal(answer.preview.length, 5);
+      assert.deepEqual(answer.preview[0]!.slice(0, 3), ["1", "Ann", "Lee"]);
+      // Quotes undone, the comma inside them kept, exactly as rendered.
+      assert.equal(answer.preview[1]![3], 'Café "La Esquina", S.L.');
+      assert.equal(answer.preview[4]![0], "5");
+      assert.deepEqual(answer.missing, []);
+    });
+  }
+  assert.deepEqual(await a.store.listBatches(), [], "no batch was created");
+});
+
+Deno.test("POST /api/check lists the design's fields that have no column, in the design's order", async (t) => {
+  await using a = await app();
+  await t.step("a library design", async () => {
+    const res = await a.post({
+      template: "postcard",
+      data: ["few.csv", "id,url,offer\n1,https://example.com/r/1,2 for 1\n"],
+    });
+    assert.equal(res.status, 200);
+    const answer: CheckAnswer = await res.json();
+    const { fields } = await loadTemplate(EXAMPLE_TEMPLATE);
+    const expected = fields.filter((f) => !["id", "url", "offer"].includes(f));
+    assert.ok(expected.includes("firstName"));
+    assert.deepEqual(answer.missing, expected);
+    assert.deepEqual(answer.preview, [[
+      "1",
+      "https://example.com/r/1",
+      "2 for 1",
+    ]]);
+  });
+  await t.step(
+    "an uploaded design, spaces inside the braces trimmed",
+    async () => {
+      const design = {
+        name: "Tiny",
+        size: { width: 6, height: 4, unit: "in" },
+        canvas: {
+          objects: [
+            { type: "Textbox", text: "Hi {{ first name }}, {{city}}" },
+          ],
+        },
+      };
+      const res = await a.post({
+        templateFile: ["tiny.json", JSON.stringify(design)],
+        data: ["d.csv", "city,zip\nParis,75001\n"],
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual((await res.json()).missing, ["first name"]);
+    },
+  );
+  await t.step("no design: only the CSV is read", async () => {
+    const res = await a.post({ data: ["d.csv", "name;email\nAnn;a@x\n"] });
+    assert.equal(res.status, 200);
+    const answer: CheckAnswer = await res.json();
+    assert.deepEqual(answer.columns, ["name", "email"]);
+    assert.deepEqual(answer.missing, []);
+  });
+});
+
+Deno.test("POST /api/check refuses what POST /api/batches refuses, with the same JSON errors", async (t) => {
+  await using a = await app({
+    maxUploadBytes: 64 * 1024,
+    limits: { maxRecordsPerBatch: 10 },
+  });
+  const cases: [
+    string,
+    Record<string, string | [string, BlobPart]>,
+    number,
+    RegExp,
+  ][] = [
+    [
+      "a malformed line, named",
+      { template: "postcard", data: await file(MALFORMED_CSV) },
+      422,
+      /^Cannot read recipients-malformed\.csv line 3: record 2 has 2 fields, expected 3/,
+    ],
+    [
+      "a quote never closed, named",
+      {
+        template: "postcard",
+        data: ["open.csv", 'id,url\n1,x\n2,"y\n3,z\n'],
+      },
+      422,
+      /^Cannot read open\.csv line 3: quote opened here is never closed/,
+    ],
+    [
+      "no records",
+      { template: "postcard", data: ["empty.csv", "id,url\n"] },
+      422,
+      /empty\.csv: it has no records/,
+    ],
+    [
+      "more records than a batch takes",
+      { template: "postcard", data: await file(TRICKY_CSV) },
+      413,
+      /12 records; one batch takes at most 10/,
+    ],
+    [
+      "a body over the upload limit",
+      { template: "postcard", data: ["big.csv", new Uint8Array(200 * 1024)] },
+      413,
+      /larger than/,
+    ],
+    [
+      "no CSV",
+      { template: "postcard" },
+      400,
+      /"data" CSV file/,
+    ],
+    [
+      "an unknown design",
+      { template: "nope", data: await file(TRICKY_CSV) },
+      404,
+      /No template "nope"/,
+    ],
+  ];
+  for (const [name, fields, status, message] of cases) {
+    await t.step(name, async () => {
+      const res = await a.post(fields);
+      const body = await res.json();
+      assert.equal(res.status, status, body.message);
+      assert.match(body.message, message);
+      assert.ok(body.requestId);
+      const batch = await a.post(fields, "/api/batches");
+      const { requestId: _, ...same } = await batch.json();
+      assert.deepEqual(
+        [batch.status, same],
+        [status, { error: body.error, message: body.message }],
+      );
+    });
+  }
+  assert.deepEqual(await a.store.listBatches(), []);
+});
