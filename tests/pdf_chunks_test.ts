@@ -1,0 +1,202 @@
+import assert from "node:assert/strict";
+import { PDFDocument, StandardFonts } from "pdf-lib";
+import { PressrunError } from "../common/errors.ts";
+import { joinChunks, MergedChunks, splitChunk } from "../pdf/chunks.ts";
+import { pageGeometry } from "../pdf/geometry.ts";
+
+const POSTCARD = pageGeometry({ width: 6, height: 4, unit: "in" }, {
+  bleed: 0.125,
+});
+const HERO = new URL("../examples/postcard/hero.jpg", import.meta.url);
+
+/** Runs a tool, asserts it succeeded and returns its stdout as text. */
+async function tool(cmd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `${cmd} ${args.join(" ")} failed: ${err}`);
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "pressrun_chunks_" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * A chunk as Chromium prints one: one page per record, each page drawing the
+ * same image object (stored once) and the record's own text, and no
+ * TrimBox/BleedBox.
+ */
+async function makeChunk(
+  names: string[],
+  size: [number, number] = [POSTCARD.widthPt, POSTCARD.heightPt],
+): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const image = await doc.embedJpg(await Deno.readFile(HERO));
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  for (const name of names) {
+    const page = doc.addPage(size);
+    page.drawImage(image, { x: 0, y: 0, width: 150, height: 240 });
+    page.drawText(name, { x: 200, y: 150, size: 24, font });
+  }
+  return await doc.save({ useObjectStreams: false });
+}
+
+/** What `pdfinfo -box` says about page `page` of a file. */
+async function boxes(path: string, page = 1): Promise<Record<string, string>> {
+  const info = await tool(
+    "pdfinfo",
+    "-box",
+    "-f",
+    String(page),
+    "-l",
+    String(page),
+    path,
+  );
+  const out: Record<string, string> = {};
+  for (const line of info.split("\n")) {
+    const m = /^(?:Page\s+\d+\s+)?(\w+Box|Pages|Title):\s+(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.trim().replace(/\s+/g, " ");
+  }
+  return out;
+}
+
+/** Object ids of the images `pdfimages -list` finds, one per image use. */
+async function imageObjects(path: string): Promise<string[]> {
+  const list = await tool("pdfimages", "-list", path);
+  return list.split("\n").slice(2).filter((l) => l.trim()).map((l) => {
+    const cols = l.trim().split(/\s+/);
+    return cols[10]!;
+  });
+}
+
+const MEDIA = "0.00 0.00 450.00 306.00";
+const TRIM = "9.00 9.00 441.00 297.00";
+
+Deno.test("splitChunk() writes one PDF per page with the piece's boxes, title and text", async () => {
+  const names = ["Ann Lee", "José Martínez", "Zoë Ångström"];
+  const pieces = await splitChunk(await makeChunk(names), POSTCARD, {
+    titles: ["0001", "0002", "0003"],
+  });
+  assert.equal(pieces.length, 3);
+  await withTempDir(async (dir) => {
+    for (const [i, piece] of pieces.entries()) {
+      const path = `${dir}/${i}.pdf`;
+      await Deno.writeFile(path, piece);
+      await tool("qpdf", "--check", path);
+      const info = await boxes(path);
+      assert.equal(info.Pages, "1");
+      assert.equal(info.Title, `000${i + 1}`);
+      assert.equal(info.MediaBox, MEDIA);
+      assert.equal(info.BleedBox, MEDIA);
+      assert.equal(info.TrimBox, TRIM);
+      const text = await tool("pdftotext", path, "-");
+      // Helvetica's WinAnsi encoding carries these accents.
+      assert.ok(text.includes(names[i]!), `piece ${i + 1}: ${text}`);
+      for (const other of names.filter((_, j) => j !== i)) {
+        assert.ok(!text.includes(other), `piece ${i + 1} holds ${other}`);
+      }
+      assert.equal((await imageObjects(path)).length, 1);
+    }
+  });
+});
+
+Deno.test("splitChunk() output is the same bytes for the same chunk", async () => {
+  const chunk = await makeChunk(["A", "B"]);
+  assert.deepEqual(
+    await splitChunk(chunk, POSTCARD),
+    await splitChunk(chunk, POSTCARD),
+  );
+});
+
+Deno.test("MergedChunks joins chunks in order, each chunk's image stored once", async () => {
+  const first = ["Record 1", "Record 2", "Record 3"];
+  const second = ["Record 4", "Record 5"];
+  const merged = new MergedChunks(POSTCARD, { title: "Spring postcards" });
+  // Not awaited one by one: the order of the calls still decides.
+  const parts = await Promise.all([
+    merged.add(await makeChunk(first)),
+    merged.add(await makeChunk(second)),
+  ]);
+  parts.push(merged.end());
+  assert.equal(merged.pageCount, 5);
+  await withTempDir(async (dir) => {
+    const path = `${dir}/merged.pdf`;
+    const file = await Deno.open(path, { write: true, create: true });
+    for (const part of parts) await file.write(part);
+    file.close();
+    assert.equal((await Deno.stat(path)).size, merged.byteLength);
+    await tool("qpdf", "--check", path);
+    const info = await boxes(path);
+    assert.equal(info.Pages, "5");
+    assert.equal(info.Title, "Spring postcards");
+    for (const [i, name] of [...first, ...second].entries()) {
+      const page = await boxes(path, i + 1);
+      assert.equal(page.TrimBox, TRIM, `page ${i + 1}`);
+      assert.equal(page.BleedBox, MEDIA, `page ${i + 1}`);
+      const text = await tool(
+        "pdftotext",
+        "-f",
+        String(i + 1),
+        "-l",
+        String(i + 1),
+        path,
+        "-",
+      );
+      assert.equal(text.trim(), name);
+    }
+    const images = await imageObjects(path);
+    assert.equal(images.length, 5);
+    // One image object per chunk, shared by its pages.
+    assert.equal(new Set(images.slice(0, 3)).size, 1);
+    assert.equal(new Set(images.slice(3)).size, 1);
+    assert.notEqual(images[0], images[3]);
+  });
+});
+
+Deno.test("joinChunks() equals the streamed parts put together", async () => {
+  const a = await makeChunk(["One", "Two"]);
+  const b = await makeChunk(["Three"]);
+  const merged = new MergedChunks(POSTCARD);
+  const parts = [await merged.add(a), await merged.add(b), merged.end()];
+  const whole = await joinChunks([a, b], POSTCARD);
+  assert.deepEqual(whole, new Uint8Array(parts.flatMap((p) => [...p])));
+  const doc = await PDFDocument.load(whole);
+  assert.equal(doc.getPageCount(), 3);
+});
+
+Deno.test("splitChunk() and MergedChunks refuse what they cannot use", async (t) => {
+  await t.step("bytes that are not a PDF", async () => {
+    const bad = new TextEncoder().encode("not a pdf");
+    await assert.rejects(splitChunk(bad, POSTCARD), PressrunError);
+    await assert.rejects(new MergedChunks(POSTCARD).add(bad), PressrunError);
+  });
+  await t.step("a page of another size, named", async () => {
+    const chunk = await makeChunk(["A"], [612, 792]);
+    await assert.rejects(splitChunk(chunk, POSTCARD), (error: Error) => {
+      assert.ok(error instanceof PressrunError);
+      assert.match(error.message, /chunk page 1: it is 612×792 pt/);
+      assert.match(error.message, /450×306 pt/);
+      return true;
+    });
+  });
+  await t.step("titles that do not match the pages", async () => {
+    const chunk = await makeChunk(["A", "B"]);
+    await assert.rejects(
+      splitChunk(chunk, POSTCARD, { titles: ["only one"] }),
+      RangeError,
+    );
+  });
+  await t.step("ending twice, ending empty, adding after the end", async () => {
+    assert.throws(() => new MergedChunks(POSTCARD).end(), /no chunk/);
+    const merged = new MergedChunks(POSTCARD);
+    await merged.add(await makeChunk(["A"]));
+    merged.end();
+    assert.throws(() => merged.end(), /already ended/);
+    assert.throws(() => merged.add(new Uint8Array()), /already ended/);
+  });
+});
