@@ -7,9 +7,12 @@
 import { parseArgs } from "node:util";
 import { type Delimiter } from "./batch/csv.ts";
 import type { OutputFormat, Progress } from "./batch/run.ts";
+import { InputError, UsageError } from "./common/errors.ts";
 import type { Logger } from "./render/log.ts";
 import { parseRendererChoice, rendererFromEnv } from "./render/renderer.ts";
-import { MissingFieldsError } from "./template/preflight.ts";
+
+/** Bad command-line usage; exit code 2. The taxonomy's, re-exported. */
+export { UsageError };
 
 /** Usage text of `render`. */
 export const RENDER_USAGE =
@@ -53,11 +56,6 @@ Commands:
 
 Run "pressrun render --help" for the options. Rendering needs every
 permission: deno run -A cli.ts render … (or npx deno task render …).`;
-
-/** Bad command-line usage; exit code 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
 
 /** Parsed `render` arguments. */
 export interface RenderArgs {
@@ -119,7 +117,7 @@ export function parseRenderArgs(
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, { cause: error });
   }
   const v = parsed.values;
   const base = {
@@ -142,16 +140,15 @@ export function parseRenderArgs(
     };
   }
   for (const name of ["template", "data", "out"] as const) {
-    if (!v[name]) throw new UsageError(`--${name} is required`);
+    if (!v[name]) {
+      throw new UsageError(`--${name} is required`, {
+        location: { field: `--${name}` },
+      });
+    }
   }
-  let renderer;
-  try {
-    renderer = v.renderer === undefined
-      ? rendererFromEnv(env)
-      : parseRendererChoice(v.renderer.trim().toLowerCase(), "--renderer");
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const renderer = v.renderer === undefined
+    ? rendererFromEnv(env)
+    : parseRendererChoice(v.renderer.trim().toLowerCase(), "--renderer");
   return {
     ...base,
     template: v.template!,
@@ -178,7 +175,12 @@ function oneOf<T extends string>(
   allowed: readonly T[],
 ): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag} must be ${allowed.join(", ")}, got "${value}"`);
+  throw new UsageError(
+    `${flag} must be ${allowed.join(", ")}, got "${value}"`,
+    {
+      location: { field: flag },
+    },
+  );
 }
 
 function wholeNumber(
@@ -192,6 +194,7 @@ function wholeNumber(
   if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
     throw new UsageError(
       `${flag} must be a whole number from ${min} to ${max}, got "${value}"`,
+      { location: { field: flag } },
     );
   }
   return n;
@@ -203,6 +206,7 @@ function fraction(value: string | undefined, flag: string): number | undefined {
   if (value.trim() === "" || !(n > 0 && n <= 1)) {
     throw new UsageError(
       `${flag} must be a number above 0 and at most 1, got "${value}"`,
+      { location: { field: flag } },
     );
   }
   return n;
@@ -219,7 +223,9 @@ function delimiter(value: string): Delimiter {
   };
   const d = named[value.toLowerCase()];
   if (!d) {
-    throw new UsageError(`--delimiter must be , ; or tab, got "${value}"`);
+    throw new UsageError(`--delimiter must be , ; or tab, got "${value}"`, {
+      location: { field: "--delimiter" },
+    });
   }
   return d;
 }
@@ -349,7 +355,7 @@ export async function main(
     }
     if (error instanceof BatchFailedError) return 1;
     if (signal?.aborted) return 130;
-    return isInputError(error) ? 2 : 1;
+    return exitCode(error);
   }
 }
 
@@ -365,12 +371,17 @@ export function missingPermissions(): string[] {
   );
 }
 
-/** Whether an error is the user's input (exit 2) rather than a render failure. */
+/**
+ * Whether an error is the user's input (exit 2) rather than a render failure
+ * or a bug (exit 1): one `instanceof` on the taxonomy.
+ */
 export function isInputError(error: unknown): boolean {
-  return error instanceof SyntaxError || error instanceof TypeError ||
-    error instanceof RangeError || error instanceof MissingFieldsError ||
-    error instanceof Deno.errors.NotFound || error instanceof UsageError ||
-    (error instanceof Error && /^Cannot read template/.test(error.message));
+  return error instanceof InputError;
+}
+
+/** The exit code of a render that threw `error`: 2 for input, else 1. */
+export function exitCode(error: unknown): 1 | 2 {
+  return isInputError(error) ? 2 : 1;
 }
 
 let barShown = false;

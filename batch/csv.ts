@@ -5,10 +5,10 @@
  * of any length is read in constant memory. It must have a header row; RFC
  * 4180 quoting, CRLF or LF line ends (even mixed), a UTF-8 BOM and `,` `;` or
  * tab delimiters are understood. Values are kept exactly as written: no
- * trimming, no casting, so `=1+1` stays a string. Every malformation is a
- * `SyntaxError` that names the file and the line; a file past one of the size
- * limits of {@linkcode CsvOptions} is a `RangeError` that names the file and
- * the limit.
+ * trimming, no casting, so `=1+1` stays a string. Every malformation, and a
+ * file past one of the size limits of {@linkcode CsvOptions}, is a
+ * {@linkcode DataError} whose message and `location` name the file and the
+ * line (and the record and column where there is one).
  *
  * @example Usage
  * ```ts ignore
@@ -25,6 +25,8 @@
 import { basename } from "node:path";
 import { type CsvError, type InfoRecord, parse } from "csv-parse";
 import { type Delimiter, detectDelimiter } from "../common/rules.js";
+import { abortable } from "../common/async.ts";
+import { DataError, type InputLocation } from "../common/errors.ts";
 
 export { type Delimiter, detectDelimiter };
 
@@ -105,10 +107,10 @@ type _Parsed =
  * Reads the whole file once as a stream and validates it: returns headers,
  * delimiter and the number of records.
  *
- * @throws {SyntaxError} Naming the file and line on any malformation.
- * @throws {RangeError} Naming the file and the limit when it is past one of
- * the limits in `options`, or if a limit is not a positive integer.
- * @throws {Deno.errors.NotFound} If there is no file at `path`.
+ * @throws {DataError} Naming the file and line on any malformation, naming
+ * the file and the limit when it is past one of the limits in `options`, and
+ * naming the path when there is no file there.
+ * @throws {RangeError} If a limit in `options` is not a positive integer.
  */
 export async function scanCsv(
   path: string,
@@ -142,7 +144,7 @@ async function* _records(
   const limits = _limits(options);
   signal?.throwIfAborted();
   const name = basename(path);
-  using file = await Deno.open(path);
+  using file = await _open(path);
   const sample = new Uint8Array(CHUNK_SIZE);
   const sampled = await file.read(sample) ?? 0;
   info.delimiter = delimiter ??
@@ -197,7 +199,7 @@ async function* _records(
     const chunk = new Uint8Array(CHUNK_SIZE);
     const read = file.read(chunk);
     reading = read.catch(() => {});
-    const size = await _abortable(read, signal);
+    const size = await abortable(read, signal);
     if (size === null) {
       parser.end();
       await ended;
@@ -205,8 +207,9 @@ async function* _records(
     }
     total += size;
     if (total > limits.maxBytes) {
-      throw new RangeError(
+      throw new DataError(
         `Cannot read ${name}: the file is longer than the limit of ${limits.maxBytes} bytes`,
+        { location: { source: name } },
       );
     }
     parser.write(chunk.subarray(0, size));
@@ -219,13 +222,14 @@ async function* _records(
   let line = 1;
   let skipped = 0;
   /** An error at the start of the current record. */
-  const fail = (detail: string, cause?: CsvError) =>
-    new SyntaxError(`Cannot read ${name} line ${line}: ${detail}`, { cause });
+  const fail: _Fail = (detail, at = {}) =>
+    new DataError(`Cannot read ${name} line ${line}: ${detail}`, {
+      cause: at.cause,
+      location: { source: name, line, record: at.record, field: at.field },
+    });
   /** A limit passed at the start of the current record. */
-  const over = (detail: string, limit: number) =>
-    new RangeError(
-      `Cannot read ${name} line ${line}: ${detail}, the limit is ${limit}`,
-    );
+  const over = (detail: string, limit: number, at?: _At) =>
+    fail(`${detail}, the limit is ${limit}`, at);
   try {
     let headers: string[] | undefined;
     let index = 0;
@@ -235,7 +239,10 @@ async function* _records(
       for (const item of parsed.splice(0)) {
         if ("error" in item) {
           line += Number(item.error.empty_lines ?? 0) - skipped;
-          throw fail(_describe(item.error), item.error);
+          throw fail(_describe(item.error), {
+            cause: item.error,
+            record: headers ? index + 1 : undefined,
+          });
         }
         if ("wide" in item) {
           line += item.wide.empty_lines - skipped;
@@ -243,6 +250,7 @@ async function* _records(
           throw over(
             `${what} has more than ${limits.maxColumns} columns`,
             limits.maxColumns,
+            { record: headers ? index + 1 : undefined },
           );
         }
         const { record, info: at } = item;
@@ -265,12 +273,13 @@ async function* _records(
           }`;
           throw fail(
             `record ${index + 1} has ${count}, expected ${headers.length}`,
-            at.error,
+            { cause: at.error, record: index + 1 },
           );
         } else if (index === limits.maxRecords) {
           throw over(
             `the file has more than ${limits.maxRecords} records`,
             limits.maxRecords,
+            { record: index + 1 },
           );
         } else if (long !== -1) {
           throw over(
@@ -278,6 +287,7 @@ async function* _records(
               record[long]!.length
             } characters long`,
             limits.maxFieldLength,
+            { record: index + 1, field: headers[long] },
           );
         } else {
           yield {
@@ -297,22 +307,26 @@ async function* _records(
   }
 }
 
-/** `promise`, or a rejection with `signal.reason` as soon as it aborts. */
-async function _abortable<T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-): Promise<T> {
-  if (!signal) return await promise;
-  signal.throwIfAborted();
-  let abort!: () => void;
-  const aborted = new Promise<never>((_, reject) => {
-    abort = () => reject(signal.reason);
-  });
-  signal.addEventListener("abort", abort, { once: true });
+/** What an error knows of where, besides the file and line. */
+type _At = Omit<InputLocation, "source" | "line"> & { cause?: CsvError };
+/** Makes the error of the current line. */
+type _Fail = (detail: string, at?: _At) => DataError;
+
+/** Opens `path`; a file that is not there (or cannot be read) is a DataError naming it. */
+async function _open(path: string): Promise<Deno.FsFile> {
   try {
-    return await Promise.race([promise, aborted]);
-  } finally {
-    signal.removeEventListener("abort", abort);
+    return await Deno.open(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "there is no such file"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : undefined;
+    if (reason === undefined) throw error;
+    throw new DataError(`Cannot read ${path}: ${reason}`, {
+      cause: error,
+      location: { source: path },
+    });
   }
 }
 
@@ -332,7 +346,7 @@ function _limits(options: CsvOptions): _Limits {
 /** Trims the header names and rejects empty or repeated ones. */
 function _headers(
   fields: string[],
-  fail: (detail: string) => SyntaxError,
+  fail: _Fail,
 ): string[] {
   const headers = fields.map((field) => field.trim());
   headers.forEach((header, i) => {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { deadline, delay } from "../common/async.ts";
 import process from "node:process";
 import { StaticOrigin } from "./static_origin.ts";
 import puppeteer, {
@@ -166,25 +167,17 @@ export class Browser implements AsyncDisposable {
       return;
     }
     const child = this.#browser.process();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(
-        () => resolve("timeout"),
-        this.#options.closeTimeoutMs ?? 5000,
-      );
-    });
     try {
-      const outcome = await Promise.race([
-        this.#browser.close().catch(() => "error" as const),
-        deadline,
-      ]);
-      if (outcome !== undefined && child?.pid !== undefined) {
+      const closed = await deadline(
+        this.#browser.close(),
+        this.#options.closeTimeoutMs ?? 5000,
+      ).then(() => true, () => false);
+      if (!closed && child?.pid !== undefined) {
         // Chromium leads its own process group (puppeteer starts it
         // detached): kill the group, so no renderer or zygote outlives it.
         await killGroup(child.pid);
       }
     } finally {
-      clearTimeout(timer);
       await Deno.remove(this.#profileDir, { recursive: true }).catch(() => {});
     }
   }
@@ -250,6 +243,6 @@ async function killGroup(pgid: number): Promise<void> {
     return; // already gone
   }
   for (let waited = 0; alive() && waited < 2000; waited += 20) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await delay(20);
   }
 }

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { deadline } from "../common/async.ts";
+import { PressrunError, TimeoutError } from "../common/errors.ts";
 import type { PageSpec } from "../template/page_spec.ts";
 import type { PiecePayload } from "../template/payload.ts";
 import type { Browser } from "./browser.ts";
@@ -19,13 +21,13 @@ import { processTreeMemory } from "./process_memory.ts";
 
 const MEMORY_CHECK_EVERY = 50;
 
-/** No tab became free in time. */
-export class PoolTimeoutError extends Error {
+/** No tab became free in time, or the pool did not start in time. */
+export class PoolTimeoutError extends TimeoutError {
   override name = "PoolTimeoutError";
 }
 
 /** The pool has no tab left and cannot open one. */
-export class PoolBrokenError extends Error {
+export class PoolBrokenError extends PressrunError {
   override name = "PoolBrokenError";
 }
 
@@ -53,10 +55,8 @@ export interface PersistentOptions {
   onMemoryLimit?: (pss: number) => void;
 }
 
-interface Waiter {
-  resolve(page: RenderPage): void;
-  reject(error: unknown): void;
-}
+/** A caller waiting for a free tab. */
+type Waiter = PromiseWithResolvers<RenderPage>;
 
 /** A pool of warm render tabs. */
 export class PersistentRenderer implements Renderer {
@@ -110,32 +110,22 @@ export class PersistentRenderer implements Renderer {
     if (!Number.isInteger(pages) || pages < 1) {
       throw new RangeError(`pages must be a whole number ≥ 1, got ${pages}`);
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const opened = Promise.all(
+      Array.from(
+        { length: pages },
+        () => pool.#openPage().then((page) => pool.#release(page)),
+      ),
+    );
     try {
-      await Promise.race([
-        Promise.all(
-          Array.from(
-            { length: pages },
-            () => pool.#openPage().then((page) => pool.#release(page)),
+      await deadline(opened, startTimeoutMs, {
+        error: () =>
+          new PoolTimeoutError(
+            `The page pool did not start within ${startTimeoutMs} ms`,
           ),
-        ),
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new PoolTimeoutError(
-                  `The page pool did not start within ${startTimeoutMs} ms`,
-                ),
-              ),
-            startTimeoutMs,
-          );
-        }),
-      ]);
+      });
     } catch (error) {
       await pool.close();
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
     return pool;
   }
@@ -190,43 +180,32 @@ export class PersistentRenderer implements Renderer {
     }
   }
 
-  #acquire(signal?: AbortSignal): Promise<RenderPage> {
-    if (this.#closed) {
-      return Promise.reject(new PoolBrokenError("The page pool is closed"));
-    }
+  async #acquire(signal?: AbortSignal): Promise<RenderPage> {
+    if (this.#closed) throw new PoolBrokenError("The page pool is closed");
     const page = this.#idle.pop();
-    if (page) return Promise.resolve(page);
+    if (page) return page;
     if (this.#all.size + this.#opening === 0) {
-      return Promise.reject(new PoolBrokenError("The page pool has no pages"));
+      throw new PoolBrokenError("The page pool has no pages");
     }
     const { acquireTimeoutMs } = this.#options;
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#waiters.splice(i, 1);
-      };
-      const waiter: Waiter = {
-        resolve: (p) => (done(), resolve(p)),
-        reject: (e) => (done(), reject(e)),
-      };
-      const onAbort = () => waiter.reject(signal!.reason);
-      const timer = setTimeout(
-        () =>
-          waiter.reject(
-            new PoolTimeoutError(
-              `No render page became free within ${
-                acquireTimeoutMs / 1000
-              } s ` +
-                `(${this.#all.size} pages, all busy)`,
-            ),
+    const waiter: Waiter = Promise.withResolvers<RenderPage>();
+    this.#waiters.push(waiter);
+    try {
+      return await deadline(waiter.promise, acquireTimeoutMs, {
+        signal,
+        error: () =>
+          new PoolTimeoutError(
+            `No render page became free within ${acquireTimeoutMs / 1000} s ` +
+              `(${this.#all.size} pages, all busy)`,
           ),
-        acquireTimeoutMs,
-      );
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
+      });
+    } catch (error) {
+      const i = this.#waiters.indexOf(waiter);
+      if (i >= 0) this.#waiters.splice(i, 1);
+      // Handed a page just as the wait ended: it goes back to the pool.
+      else waiter.promise.then((late) => this.#release(late), () => {});
+      throw error;
+    }
   }
 
   #release(page: RenderPage): void {
@@ -296,7 +275,7 @@ export class PersistentRenderer implements Renderer {
 
   #failWaitersIfEmpty(): void {
     if (this.#all.size + this.#opening > 0) return;
-    for (const waiter of [...this.#waiters]) {
+    for (const waiter of this.#waiters.splice(0)) {
       waiter.reject(new PoolBrokenError("The page pool has no pages left"));
     }
   }
@@ -311,7 +290,7 @@ export class PersistentRenderer implements Renderer {
   /** Closes every tab and fails waiting callers. Safe to call twice. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const waiter of [...this.#waiters]) {
+    for (const waiter of this.#waiters.splice(0)) {
       waiter.reject(new PoolBrokenError("The page pool is closed"));
     }
     const pages = [...this.#all];

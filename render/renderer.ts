@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { UsageError } from "../common/errors.ts";
 import type { PiecePayload } from "../template/payload.ts";
 import type { RenderedPiece } from "./render_page.ts";
 
@@ -37,8 +38,9 @@ export function rendererFromEnv(
   if (flag === undefined || flag === "") return "auto";
   if (["true", "1", "yes", "on"].includes(flag)) return "auto";
   if (["false", "0", "no", "off"].includes(flag)) return "cluster";
-  throw new TypeError(
+  throw new UsageError(
     `USE_PERSISTENT_RENDERING must be true or false, got "${flag}"`,
+    { location: { field: "USE_PERSISTENT_RENDERING" } },
   );
 }
 
@@ -50,7 +52,8 @@ export function parseRendererChoice(
   if ((CHOICES as readonly string[]).includes(value)) {
     return value as RendererChoice;
   }
-  throw new TypeError(
+  throw new UsageError(
     `${source} must be auto, persistent or cluster, got "${value}"`,
+    { location: { field: source } },
   );
 }

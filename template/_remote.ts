@@ -7,6 +7,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { abortable } from "../common/async.ts";
+import { TemplateError } from "../common/errors.ts";
 /** The most redirects one remote asset may take. */
 export const MAX_REDIRECTS = 5;
 
@@ -23,18 +25,23 @@ type HostCheck = { ip: string } | { refused: string } | { failed: string };
 
 /**
  * The body at `url`, an http(s) URL parsed from `src` (the caller sniffs the
- * format). Throws TypeError for a refused address or a failed request and
- * RangeError past `maxBytes`; both name `where` and `src`.
+ * format). Throws {@linkcode TemplateError} for a refused address, a failed
+ * request or a body past `maxBytes`, naming `where` (its `location.field`)
+ * and `src`.
  */
 export async function fetchRemote(
   url: URL,
   { src, where }: { src: string; where: string },
   options: RemoteOptions,
 ): Promise<Uint8Array> {
-  const refused = (reason: string) =>
-    new TypeError(`${where}: "${src}" is refused: ${reason}`);
+  const error = (detail: string, cause?: unknown) =>
+    new TemplateError(`${where}: ${detail}`, {
+      cause,
+      location: { field: where },
+    });
+  const refused = (reason: string) => error(`"${src}" is refused: ${reason}`);
   const failed = (reason: string, cause?: unknown) =>
-    new TypeError(`${where}: cannot fetch "${src}": ${reason}`, { cause });
+    error(`cannot fetch "${src}": ${reason}`, cause);
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
     let current = url;
@@ -81,8 +88,8 @@ export async function fetchRemote(
         }
         const bytes = await readCapped(response, options.maxBytes, signal);
         if (bytes) return bytes;
-        throw new RangeError(
-          `${where}: "${src}" is larger than the ${
+        throw error(
+          `"${src}" is larger than the ${
             bytesText(options.maxBytes)
           } allowed for one asset`,
         );
@@ -90,14 +97,12 @@ export async function fetchRemote(
         close();
       }
     }
-  } catch (error) {
-    const ours = (error instanceof TypeError || error instanceof RangeError) &&
-      error.message.startsWith(`${where}: `);
-    if (ours) throw error;
+  } catch (cause) {
+    if (cause instanceof TemplateError) throw cause;
     if (signal.aborted) {
-      throw failed(`no answer within ${options.timeoutMs} ms`, error);
+      throw failed(`no answer within ${options.timeoutMs} ms`, cause);
     }
-    throw failed((error as Error)?.message ?? String(error), error);
+    throw failed((cause as Error)?.message ?? String(cause), cause);
   }
 }
 
@@ -223,18 +228,6 @@ async function discard(response: Response): Promise<void> {
   if (response.body && !response.bodyUsed) {
     await response.body.cancel().catch(() => {});
   }
-}
-
-/** `promise`, or the signal's reason once it aborts, whichever is first. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() =>
-      signal.removeEventListener("abort", onAbort)
-    );
-  });
 }
 
 function bytesText(n: number): string {

@@ -14,6 +14,7 @@
  * @module
  */
 import { isAbsolute, relative, resolve, sep } from "node:path";
+import { TemplateError } from "../common/errors.ts";
 import { encodeBase64 } from "./_base64.ts";
 import {
   fetchRemote,
@@ -99,16 +100,17 @@ export class AssetResolver {
   }
 
   /**
-   * An image source as a `data:` URL. Throws TypeError for a source the
-   * policy refuses, a failed download or an unknown image format, and
-   * RangeError for a remote image past `maxBytes`; `where` names the object.
+   * An image source as a `data:` URL. Throws {@linkcode TemplateError} (its
+   * `location.field` is `where`) for a source the policy refuses, a failed
+   * download, a remote image past `maxBytes` or an unknown image format.
    */
   async imageDataUrl(src: string, where: string): Promise<string> {
     const trimmed = src.trim();
     if (/^data:/i.test(trimmed)) {
       if (!IMAGE_DATA_URL.test(trimmed)) {
-        throw new TypeError(
-          `${where}: only base64 PNG, JPEG, GIF or WebP data URLs are allowed`,
+        throw assetError(
+          where,
+          "only base64 PNG, JPEG, GIF or WebP data URLs are allowed",
         );
       }
       return trimmed;
@@ -116,8 +118,9 @@ export class AssetResolver {
     const bytes = await this.#load(trimmed, where);
     const type = sniffImage(bytes);
     if (!type) {
-      throw new TypeError(
-        `${where}: "${src}" is not a PNG, JPEG, GIF or WebP image`,
+      throw assetError(
+        where,
+        `"${src}" is not a PNG, JPEG, GIF or WebP image`,
       );
     }
     return `data:image/${type};base64,${encodeBase64(bytes)}`;
@@ -132,38 +135,42 @@ export class AssetResolver {
   /** The bytes of an image source that is not a `data:` URL. */
   #load(src: string, where: string): Promise<Uint8Array> {
     if (/^blob:/i.test(src)) {
-      throw new TypeError(
-        `${where}: "${src}" is not allowed: blob: URLs exist only inside a page and cannot be loaded here`,
+      throw assetError(
+        where,
+        `"${src}" is not allowed: blob: URLs exist only inside a page and cannot be loaded here`,
       );
     }
     if (!/^https?:/i.test(src)) {
       const otherScheme = /^[a-z][a-z0-9+.-]*:/i.test(src) &&
         !/^file:/i.test(src);
       if (this.#allowRemote && otherScheme) {
-        throw new TypeError(
-          `${where}: "${src}" is not allowed: assets must be data: URLs, http(s) URLs or files in the template's folder`,
+        throw assetError(
+          where,
+          `"${src}" is not allowed: assets must be data: URLs, http(s) URLs or files in the template's folder`,
         );
       }
       return this.file(src, where);
     }
     if (!this.#allowRemote) {
-      throw new TypeError(
-        `${where}: "${src}" is not allowed: remote assets are off, so assets must be data: URLs or files in the template's folder`,
+      throw assetError(
+        where,
+        `"${src}" is not allowed: remote assets are off, so assets must be data: URLs or files in the template's folder`,
       );
     }
     let url: URL;
     try {
       url = new URL(src);
     } catch {
-      throw new TypeError(`${where}: "${src}" is not a valid URL`);
+      throw assetError(where, `"${src}" is not a valid URL`);
     }
     // Keyed by the parsed URL; paths in the same cache are absolute, so the
     // two never collide.
     return this.#cached(url.href, async () => {
       const bytes = await fetchRemote(url, { src, where }, this.#remote);
       if (!sniffImage(bytes)) {
-        throw new TypeError(
-          `${where}: "${src}" is not a PNG, JPEG, GIF or WebP image`,
+        throw assetError(
+          where,
+          `"${src}" is not a PNG, JPEG, GIF or WebP image`,
         );
       }
       return bytes;
@@ -192,18 +199,20 @@ export class AssetResolver {
       try {
         path = decodeURIComponent(src.replace(/^file:(\/\/)?/i, ""));
       } catch {
-        throw new TypeError(`${where}: "${src}" is not a valid file URL`);
+        throw assetError(where, `"${src}" is not a valid file URL`);
       }
     } else if (/^[a-z][a-z0-9+.-]*:/i.test(src)) {
-      throw new TypeError(
-        `${where}: "${src}" is not allowed: assets must be data: URLs or files in the template's folder`,
+      throw assetError(
+        where,
+        `"${src}" is not allowed: assets must be data: URLs or files in the template's folder`,
       );
     }
-    if (path.includes("\0")) throw new TypeError(`${where}: path holds a NUL`);
+    if (path.includes("\0")) throw assetError(where, "path holds a NUL");
     const full = resolve(this.#baseDir, path);
     if (!inside(this.#baseDir, full)) {
-      throw new TypeError(
-        `${where}: "${src}" is outside the template's folder`,
+      throw assetError(
+        where,
+        `"${src}" is outside the template's folder`,
       );
     }
     return full;
@@ -214,21 +223,34 @@ export class AssetResolver {
     try {
       real = await Deno.realPath(path);
     } catch (error) {
-      throw new TypeError(`${where}: cannot read "${src}": file not found`, {
+      throw assetError(where, `cannot read "${src}": file not found`, {
         cause: error,
       });
     }
     this.#realBase ??= Deno.realPath(this.#baseDir).catch(() => this.#baseDir);
     if (!inside(await this.#realBase, real)) {
-      throw new TypeError(
-        `${where}: "${src}" links outside the template's folder`,
+      throw assetError(
+        where,
+        `"${src}" links outside the template's folder`,
       );
     }
     if (!(await Deno.stat(real)).isFile) {
-      throw new TypeError(`${where}: "${src}" is not a file`);
+      throw assetError(where, `"${src}" is not a file`);
     }
     return await Deno.readFile(real);
   }
+}
+
+/** The error of the asset `where` (an object's property): "where: detail". */
+function assetError(
+  where: string,
+  detail: string,
+  options?: ErrorOptions,
+): TemplateError {
+  return new TemplateError(`${where}: ${detail}`, {
+    ...options,
+    location: { field: where },
+  });
 }
 
 function inside(base: string, path: string): boolean {

@@ -5,6 +5,7 @@
  * @module
  */
 import { dirname, resolve } from "node:path";
+import { TemplateError } from "../common/errors.ts";
 import { type PageGeometry, pageGeometry, type Unit } from "../pdf/geometry.ts";
 import { fieldsIn } from "./fields.ts";
 
@@ -99,23 +100,27 @@ export const MAX_GROUP_DEPTH = 20;
  */
 const MAX_JSON_DEPTH = 100;
 
+/** Throws the {@linkcode TemplateError} of a template, naming a field. */
+type Fail = (message: string, field?: string) => never;
+
 /** Reads a template file and validates it. Errors name the file and the field. */
 export async function loadTemplate(path: string): Promise<Template> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    throw new Error(`Cannot read template ${path}: ${errorText(error)}`, {
-      cause: error,
-    });
+    throw new TemplateError(
+      `Cannot read template ${path}: ${errorText(error)}`,
+      { cause: error, location: { source: path } },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new SyntaxError(
+    throw new TemplateError(
       `Cannot parse template ${path}: ${errorText(error)}`,
-      { cause: error },
+      { cause: error, location: { source: path } },
     );
   }
   return parseTemplate(json, { source: path, baseDir: dirname(resolve(path)) });
@@ -130,15 +135,16 @@ export function parseTemplate(
   options: { source: string; baseDir: string },
 ): Template {
   const { source } = options;
-  const fail = (Type: ErrorConstructor, message: string): never => {
-    throw new Type(`Invalid template ${source}: ${message}`);
+  const fail: Fail = (message, field) => {
+    throw new TemplateError(`Invalid template ${source}: ${message}`, {
+      location: { source, field },
+    });
   };
-  if (!isRecord(json)) return fail(TypeError, "expected a JSON object");
+  if (!isRecord(json)) return fail("expected a JSON object");
   const wrapped = "canvas" in json;
   const canvas = wrapped ? json.canvas : json;
   if (!isRecord(canvas) || !Array.isArray(canvas.objects)) {
     return fail(
-      TypeError,
       `${wrapped ? "canvas" : "document"} must have an "objects" array`,
     );
   }
@@ -148,11 +154,10 @@ export function parseTemplate(
   try {
     if (wrapped) {
       const size = json.size;
-      if (!isRecord(size)) return fail(TypeError, `"size" is required`);
+      if (!isRecord(size)) return fail(`"size" is required`, "size");
       const unit = size.unit ?? "in";
       if (typeof unit !== "string" || !UNITS.has(unit)) {
         return fail(
-          TypeError,
           `size.unit must be in, mm or px, got ${show(unit)}`,
         );
       }
@@ -176,7 +181,6 @@ export function parseTemplate(
       const height = positive(canvas.height, "height");
       if (width === undefined || height === undefined) {
         return fail(
-          TypeError,
           "a bare Fabric document needs numeric width and height",
         );
       }
@@ -185,9 +189,9 @@ export function parseTemplate(
       designHeight = height;
     }
   } catch (error) {
-    if (error instanceof Error && !error.message.startsWith("Invalid")) {
-      const Type = error instanceof TypeError ? TypeError : RangeError;
-      return fail(Type, error.message);
+    // The size checks of number(), positive() and pageGeometry().
+    if (error instanceof TypeError || error instanceof RangeError) {
+      return fail(error.message);
     }
     throw error;
   }
@@ -196,7 +200,6 @@ export function parseTemplate(
   const pageRatio = geometry.pixelWidth / geometry.pixelHeight;
   if (Math.abs(designRatio / pageRatio - 1) > 0.01) {
     fail(
-      RangeError,
       `canvas is ${designWidth}×${designHeight} but the page with bleed is ` +
         `${geometry.pixelWidth}×${geometry.pixelHeight} px: the aspect ratios differ`,
     );
@@ -213,16 +216,19 @@ export function parseTemplate(
       const object = objects[i];
       const where = `${path}[${i}]`;
       if (!isRecord(object)) {
-        return fail(TypeError, `${where} is not an object`);
+        return fail(`${where} is not an object`, where);
       }
       if (++count > MAX_OBJECTS) {
-        fail(RangeError, `more than ${MAX_OBJECTS} objects`);
+        fail(`more than ${MAX_OBJECTS} objects`);
       }
       const type = typeof object.type === "string"
         ? object.type.toLowerCase()
         : "";
       if (!SHAPE_TYPES.has(type)) {
-        fail(TypeError, `${where}.type ${show(object.type)} is not supported`);
+        fail(
+          `${where}.type ${show(object.type)} is not supported`,
+          `${where}.type`,
+        );
       }
       // A pressrunId from the input would let an object stand in for another.
       delete object.pressrunId;
@@ -235,14 +241,13 @@ export function parseTemplate(
       }
       if (object.objects === undefined) continue;
       if (type !== "group") {
-        fail(TypeError, `${where}.objects is only allowed on a group`);
+        fail(`${where}.objects is only allowed on a group`, `${where}.objects`);
       }
       if (!Array.isArray(object.objects)) {
-        fail(TypeError, `${where}.objects must be an array`);
+        fail(`${where}.objects must be an array`, `${where}.objects`);
       }
       if (depth === MAX_GROUP_DEPTH) {
         fail(
-          RangeError,
           `${where} is a group nested ${
             depth + 1
           } deep, the limit is ${MAX_GROUP_DEPTH}`,
@@ -278,7 +283,7 @@ function describe(
   object: FabricObject,
   type: string,
   where: string,
-  fail: (Type: ErrorConstructor, message: string) => never,
+  fail: Fail,
 ): VariableObject | undefined {
   const v: VariableObject = { id: "", path: where, kind: "other" };
   if (object.visibleIf !== undefined) {
@@ -286,19 +291,21 @@ function describe(
       ? object.visibleIf.trim()
       : "";
     if (field === "") {
-      fail(TypeError, `${where}.visibleIf must be a field name`);
+      fail(`${where}.visibleIf must be a field name`, `${where}.visibleIf`);
     }
     v.visibleIf = field;
   }
   if (object.qr !== undefined) {
     const qr = object.qr;
     if (!isRecord(qr) || typeof qr.value !== "string" || qr.value === "") {
-      return fail(TypeError, `${where}.qr.value must be a non-empty string`);
+      return fail(
+        `${where}.qr.value must be a non-empty string`,
+        `${where}.qr.value`,
+      );
     }
     const ecc = qr.ecc ?? "M";
     if (typeof ecc !== "string" || !ECC_LEVELS.has(ecc.toUpperCase())) {
       fail(
-        TypeError,
         `${where}.qr.ecc must be L, M, Q or H, got ${show(qr.ecc)}`,
       );
     }
@@ -306,12 +313,11 @@ function describe(
     v.qr = { value: qr.value, ecc: (ecc as string).toUpperCase() as QrEcc };
   } else if (TEXT_TYPES.has(type)) {
     if (typeof object.text !== "string") {
-      fail(TypeError, `${where}.text must be a string`);
+      fail(`${where}.text must be a string`, `${where}.text`);
     }
     const length = (object.text as string).length;
     if (length > MAX_TEXT_LENGTH) {
       fail(
-        RangeError,
         `${where}.text is ${length} characters long, the limit is ${MAX_TEXT_LENGTH}`,
       );
     }
@@ -322,7 +328,7 @@ function describe(
     v.text = object.text as string;
   } else if (type === "image") {
     if (typeof object.src !== "string" || object.src === "") {
-      fail(TypeError, `${where}.src must be a non-empty string`);
+      fail(`${where}.src must be a non-empty string`, `${where}.src`);
     }
     v.kind = "image";
     v.src = object.src as string;
@@ -335,30 +341,33 @@ function describe(
     ? ["src", v.src!]
     : ["text", v.text ?? ""];
   if (fieldsIn(text).includes("")) {
-    fail(SyntaxError, `${where}.${key} has an empty {{}} placeholder`);
+    fail(`${where}.${key} has an empty {{}} placeholder`, `${where}.${key}`);
   }
   return v;
 }
 
 function parseFonts(
   value: unknown,
-  fail: (Type: ErrorConstructor, message: string) => never,
+  fail: Fail,
 ): FontSpec[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value)) return fail(TypeError, `"fonts" must be an array`);
+  if (!Array.isArray(value)) return fail(`"fonts" must be an array`, "fonts");
   return value.map((font, i) => {
     if (
       !isRecord(font) || typeof font.family !== "string" ||
       typeof font.src !== "string"
     ) {
-      return fail(TypeError, `fonts[${i}] needs a family and a src`);
+      return fail(`fonts[${i}] needs a family and a src`, `fonts[${i}]`);
     }
     const [weight, style] = [font.weight ?? "400", font.style ?? "normal"];
     if (typeof weight !== "string" && typeof weight !== "number") {
-      return fail(TypeError, `fonts[${i}].weight must be a string or number`);
+      return fail(
+        `fonts[${i}].weight must be a string or number`,
+        `fonts[${i}].weight`,
+      );
     }
     if (typeof style !== "string") {
-      return fail(TypeError, `fonts[${i}].style must be a string`);
+      return fail(`fonts[${i}].style must be a string`, `fonts[${i}].style`);
     }
     return {
       family: font.family,
@@ -376,14 +385,16 @@ function parseFonts(
 function checkPaints(
   object: FabricObject,
   where: string,
-  fail: (Type: ErrorConstructor, message: string) => never,
+  fail: Fail,
 ): void {
   for (const key of ["fill", "stroke", "backgroundColor"]) {
     const paint = object[key];
     if (paint === null || paint === undefined || typeof paint === "string") {
       continue;
     }
-    if (!isRecord(paint)) fail(TypeError, `${where}.${key} must be a colour`);
+    if (!isRecord(paint)) {
+      fail(`${where}.${key} must be a colour`, `${where}.${key}`);
+    }
     const kind = String((paint as FabricObject).type ?? "").toLowerCase();
     if (kind === "linear" || kind === "radial") continue; // a gradient
     const source = (paint as FabricObject).source;
@@ -392,7 +403,6 @@ function checkPaints(
       !/^data:image\/(png|jpeg|gif|webp);base64,/i.test(source)
     ) {
       fail(
-        TypeError,
         `${where}.${key} must be a colour, a gradient or a pattern with a data:image source`,
       );
     }
@@ -404,7 +414,6 @@ function checkPaints(
     : "";
   if (!SHAPE_TYPES.has(type) || type === "image" || type === "group") {
     fail(
-      TypeError,
       `${where}.clipPath must be a shape, got ${
         show(isRecord(clip) ? clip.type : clip)
       }`,
@@ -434,21 +443,19 @@ function number(value: unknown, field: string): number {
 /** Rejects a raster Chromium cannot draw: empty, or past its canvas limits. */
 function checkRaster(
   { pixelWidth, pixelHeight, dpi }: PageGeometry,
-  fail: (Type: ErrorConstructor, message: string) => never,
+  fail: Fail,
 ): void {
   const page = `the page is ${pixelWidth}×${pixelHeight} px at ${dpi} dpi`;
   if (pixelWidth < 1 || pixelHeight < 1) {
-    fail(RangeError, `${page}; it needs at least 1 px a side`);
+    fail(`${page}; it needs at least 1 px a side`);
   }
   if (pixelWidth > MAX_PIXEL_SIDE || pixelHeight > MAX_PIXEL_SIDE) {
     fail(
-      RangeError,
       `${page}; Chromium draws at most ${MAX_PIXEL_SIDE} px a side`,
     );
   }
   if (pixelWidth * pixelHeight > MAX_PIXEL_AREA) {
     fail(
-      RangeError,
       `${page}, ${
         pixelWidth * pixelHeight
       } px in all; Chromium draws at most ${MAX_PIXEL_AREA} px`,
@@ -464,12 +471,11 @@ function checkRaster(
 function checkDepth(
   value: object,
   path: string,
-  fail: (Type: ErrorConstructor, message: string) => never,
+  fail: Fail,
   depth = 1,
 ): void {
   if (depth > MAX_JSON_DEPTH) {
     fail(
-      RangeError,
       `${path} is nested more than ${MAX_JSON_DEPTH} levels deep`,
     );
   }

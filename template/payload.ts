@@ -6,6 +6,7 @@
  * @module
  */
 import QRCode from "qrcode";
+import { DataError } from "../common/errors.ts";
 import { allSettledOrThrow } from "./_all.ts";
 import type { AssetResolver } from "./assets.ts";
 import { isTruthy, substitute } from "./fields.ts";
@@ -29,13 +30,19 @@ export interface PiecePayload {
   objects: ObjectUpdate[];
 }
 
-/** One record could not be turned into a piece; the batch may go on. */
-export class RecordError extends Error {
+/**
+ * One record's values cannot be turned into a piece (an image it names is
+ * refused, its QR value is empty); the batch may go on without it.
+ */
+export class RecordError extends DataError {
   override name = "RecordError";
   /** 1-based record number. */
   readonly index: number;
   constructor(index: number, message: string, options?: ErrorOptions) {
-    super(`Cannot render record ${index}: ${message}`, options);
+    super(`Cannot render record ${index}: ${message}`, {
+      ...options,
+      location: { record: index },
+    });
     this.index = index;
   }
 }

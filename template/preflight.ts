@@ -4,15 +4,26 @@
  *
  * @module
  */
+import { InputError, type InputLocation } from "../common/errors.ts";
 import type { Template } from "./parse.ts";
 
-/** The data lacks columns the template needs. `missing` lists them all. */
-export class MissingFieldsError extends Error {
+/**
+ * The data lacks columns the template needs. `missing` lists them all; the
+ * location names the data and the first missing field.
+ */
+export class MissingFieldsError extends InputError {
   override name = "MissingFieldsError";
   /** Field names with no column, in the template's order. */
   readonly missing: string[];
-  constructor(message: string, missing: string[]) {
-    super(message);
+  constructor(
+    message: string,
+    missing: string[],
+    options?: ErrorOptions & { location?: InputLocation },
+  ) {
+    super(message, {
+      ...options,
+      location: options?.location ?? { field: missing[0] },
+    });
     this.missing = missing;
   }
 }
@@ -37,5 +48,6 @@ export function preflight(
         headers.map((h) => `"${h}"`).join(", ") || "no columns"
       })`,
     missing,
+    { location: { source: dataSource, field: missing[0] } },
   );
 }

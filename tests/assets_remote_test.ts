@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
+import { TemplateError } from "../common/errors.ts";
 import { AssetResolver } from "../template/assets.ts";
 import { addressRisk } from "../template/_remote.ts";
 import { BLANK_IMAGE } from "../template/page_spec.ts";
@@ -62,19 +63,22 @@ function redirect(location: string, status = 302): Response {
   return new Response("moved", { status, headers: { location } });
 }
 
-/** Asserts `promise` rejects with `Type`, a message starting `prefix` and matching `pattern`. */
+/**
+ * Asserts `promise` rejects with a TemplateError located at `WHERE`, its
+ * message starting `prefix` and matching `pattern`.
+ */
 async function assertFails(
   promise: Promise<unknown>,
-  Type: TypeErrorConstructor | RangeErrorConstructor,
   { prefix, pattern }: { prefix: string; pattern?: RegExp },
 ): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(
-      error instanceof Type,
-      `expected ${Type.name}, got ${(error as Error).name}: ${
+      error instanceof TemplateError,
+      `expected TemplateError, got ${(error as Error).name}: ${
         (error as Error).message
       }`,
     );
+    assert.equal(error.location.field, WHERE);
     assert.ok(
       error.message.startsWith(prefix),
       `"${error.message}" should start with "${prefix}"`,
@@ -105,7 +109,7 @@ Deno.test(
     ];
     for (const src of sources) {
       await t.step(src, async () => {
-        await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+        await assertFails(assets.imageDataUrl(src, WHERE), {
           prefix: `${WHERE}: "${src}" is not allowed: `,
           pattern: /data: URLs or files in the template's folder/,
         });
@@ -170,7 +174,7 @@ Deno.test(
     ];
     for (const [src, reason] of cases) {
       await t.step(src, async () => {
-        await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+        await assertFails(assets.imageDataUrl(src, WHERE), {
           prefix: `${WHERE}: "${src}" is refused: ${reason}`,
         });
       });
@@ -225,7 +229,7 @@ Deno.test(
     ];
     for (const [src, reason] of cases) {
       await t.step(src, async () => {
-        await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+        await assertFails(assets.imageDataUrl(src, WHERE), {
           prefix: `${WHERE}: "${src}" is refused: ${reason}`,
         });
       });
@@ -233,7 +237,7 @@ Deno.test(
     assert.deepEqual(web.calls, []);
 
     await t.step(
-      "a failing resolver is a TypeError naming the URL",
+      "a failing resolver is a TemplateError naming the URL",
       async () => {
         const failing = new AssetResolver("/nonexistent-pressrun-dir", {
           allowRemote: true,
@@ -242,7 +246,6 @@ Deno.test(
         });
         await assertFails(
           failing.imageDataUrl("http://img.example/a.png", WHERE),
-          TypeError,
           {
             prefix:
               `${WHERE}: cannot fetch "http://img.example/a.png": img.example could not be resolved (SERVFAIL)`,
@@ -408,7 +411,7 @@ Deno.test(
       await t.step(`${path} is refused`, async () => {
         web.calls.length = 0;
         const src = `http://img.example/${path}`;
-        await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+        await assertFails(assets.imageDataUrl(src, WHERE), {
           prefix: `${WHERE}: "${src}" is refused: `,
           pattern: new RegExp(RegExp.escape(reason)),
         });
@@ -423,14 +426,14 @@ Deno.test(
 
     await t.step("a redirect without a Location header fails", async () => {
       const src = "http://img.example/no-location";
-      await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+      await assertFails(assets.imageDataUrl(src, WHERE), {
         prefix: `${WHERE}: cannot fetch "${src}": HTTP 302 without a Location`,
       });
     });
 
     await t.step("an HTTP error status fails", async () => {
       const src = "http://img.example/missing.png";
-      await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+      await assertFails(assets.imageDataUrl(src, WHERE), {
         prefix: `${WHERE}: cannot fetch "${src}": the server answered HTTP 404`,
       });
     });
@@ -524,10 +527,10 @@ Deno.test(
       fetch: web.fetch,
     });
 
-    await t.step("a body past maxBytes is a RangeError", async () => {
+    await t.step("a body past maxBytes is a TemplateError", async () => {
       pulls = 0;
       const src = "http://img.example/big.png";
-      await assertFails(assets.imageDataUrl(src, WHERE), RangeError, {
+      await assertFails(assets.imageDataUrl(src, WHERE), {
         prefix:
           `${WHERE}: "${src}" is larger than the 1 KiB allowed for one asset`,
       });
@@ -539,7 +542,7 @@ Deno.test(
       async () => {
         pulls = 0;
         const src = "http://img.example/declared-big.png";
-        await assertFails(assets.imageDataUrl(src, WHERE), RangeError, {
+        await assertFails(assets.imageDataUrl(src, WHERE), {
           prefix: `${WHERE}: "${src}" is larger than the 1 KiB`,
         });
         assert.ok(pulls <= 1, `read ${pulls} chunks`);
@@ -557,7 +560,7 @@ Deno.test(
     for (const path of ["image.svg", "page.png"]) {
       await t.step(`${path} is not an image we take`, async () => {
         const src = `http://img.example/${path}`;
-        await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+        await assertFails(assets.imageDataUrl(src, WHERE), {
           prefix: `${WHERE}: "${src}" is not a PNG, JPEG, GIF or WebP image`,
         });
       });
@@ -567,7 +570,7 @@ Deno.test(
       await t.step(`${path} times out instead of hanging`, async () => {
         const src = `http://img.example/${path}`;
         const started = performance.now();
-        await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+        await assertFails(assets.imageDataUrl(src, WHERE), {
           prefix: `${WHERE}: cannot fetch "${src}": no answer within 150 ms`,
         });
         const took = performance.now() - started;
@@ -583,7 +586,7 @@ Deno.test(
         fetch: web.fetch,
       });
       const src = "http://img.example/a.png";
-      await assertFails(slow.imageDataUrl(src, WHERE), TypeError, {
+      await assertFails(slow.imageDataUrl(src, WHERE), {
         prefix: `${WHERE}: cannot fetch "${src}": no answer within 100 ms`,
       });
     });
@@ -629,7 +632,7 @@ Deno.test(
         ];
         for (const src of outside) {
           await t.step(`allowRemote ${allowRemote}: ${src}`, async () => {
-            await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+            await assertFails(assets.imageDataUrl(src, WHERE), {
               prefix: `${WHERE}: "${src}" is outside the template's folder`,
             });
           });
@@ -650,7 +653,7 @@ Deno.test(
         ];
         for (const [src, pattern] of schemes) {
           await t.step(`allowRemote ${allowRemote}: ${src}`, async () => {
-            await assertFails(assets.imageDataUrl(src, WHERE), TypeError, {
+            await assertFails(assets.imageDataUrl(src, WHERE), {
               prefix: `${WHERE}: "${src}" is not allowed: `,
               pattern,
             });
@@ -698,7 +701,7 @@ Deno.test(
     ];
     for (const [src, reason] of sources) {
       await t.step(src!, async () => {
-        await assertFails(assets.imageDataUrl(src!, WHERE), TypeError, {
+        await assertFails(assets.imageDataUrl(src!, WHERE), {
           prefix: `${WHERE}: "${src}" is refused: `,
           pattern: new RegExp(RegExp.escape(reason!)),
         });

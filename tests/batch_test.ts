@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { BatchFailedError, runBatch } from "../batch/run.ts";
+import { DataError } from "../common/errors.ts";
 import { Browser } from "../render/browser.ts";
 import { MissingFieldsError } from "../template/preflight.ts";
 import {
@@ -84,7 +85,8 @@ Deno.test("runBatch() names the file and line of a malformed CSV and writes no P
       out: out.path,
     }),
     (error: Error) => {
-      assert.ok(error instanceof SyntaxError);
+      assert.ok(error instanceof DataError);
+      assert.equal(error.location.line, 3);
       assert.match(error.message, /recipients-malformed\.csv line 3/);
       return true;
     },

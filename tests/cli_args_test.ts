@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { BatchFailedError, type BatchResult } from "../batch/run.ts";
-import { isInputError, parseRenderArgs, UsageError } from "../cli.ts";
+import { exitCode, isInputError, parseRenderArgs, UsageError } from "../cli.ts";
+import {
+  DataError,
+  NotFoundError,
+  TemplateError,
+  TimeoutError,
+} from "../common/errors.ts";
 import {
   parseRendererChoice,
   rendererFromEnv,
@@ -404,7 +410,7 @@ Deno.test(
 );
 
 Deno.test(
-  "isInputError() tells the user's bad input (exit 2) from render failures",
+  "isInputError() is instanceof InputError: the user's input (exit 2), never a bug or a render failure",
   SANITIZED,
   async (t) => {
     const missingTemplate = await loadTemplate("no/such/template.json").then(
@@ -412,30 +418,39 @@ Deno.test(
       (error: unknown) => error,
     );
     const input: [string, unknown][] = [
-      ["SyntaxError", new SyntaxError("Cannot parse CSV line 4")],
-      ["TypeError", new TypeError("bad template")],
-      ["RangeError", new RangeError("dpi out of range")],
-      ["MissingFieldsError", new MissingFieldsError("missing", ["url"])],
-      ["Deno.errors.NotFound", new Deno.errors.NotFound("no such file")],
       ["UsageError", new UsageError("--out is required")],
+      ["TemplateError", new TemplateError("Invalid template t.json: bad dpi")],
+      ["DataError", new DataError("Cannot read d.csv line 4: bad quote")],
+      ["MissingFieldsError", new MissingFieldsError("missing", ["url"])],
+      ["RecordError", new RecordError(3, 'objects[2].src: "x.png" not found')],
+      ["NotFoundError", new NotFoundError('No template "x"')],
       ["loadTemplate() of a missing file", missingTemplate],
     ];
     for (const [name, error] of input) {
       await t.step(`${name} is input`, () => {
         assert.ok(error, "expected an error");
         assert.equal(isInputError(error), true);
+        assert.equal(exitCode(error), 2);
       });
     }
     const notInput: [string, unknown][] = [
       ["plain Error", new Error("Chromium crashed")],
-      ["RecordError", new RecordError(3, "page closed")],
+      [
+        "a bug's TypeError",
+        new TypeError("Cannot read properties of undefined (reading 'mode')"),
+      ],
+      ["SyntaxError", new SyntaxError("Unexpected token")],
+      ["RangeError", new RangeError("Invalid array length")],
+      ["Deno.errors.NotFound", new Deno.errors.NotFound("no such file")],
+      ["TimeoutError", new TimeoutError("No answer within 30000 ms")],
       ["AbortError", new DOMException("Interrupted", "AbortError")],
       ["string", "Cannot read template x"],
       ["undefined", undefined],
     ];
     for (const [name, error] of notInput) {
-      await t.step(`${name} is not input`, () => {
+      await t.step(`${name} is not input: exit 1`, () => {
         assert.equal(isInputError(error), false);
+        assert.equal(exitCode(error), 1);
       });
     }
     await t.step("BatchFailedError is not input", () => {
@@ -488,7 +503,7 @@ Deno.test(
     for (const [vars, name] of bad) {
       await t.step(`${JSON.stringify(vars)} refused`, () => {
         assert.throws(() => rendererFromEnv(env(vars)), (error: unknown) => {
-          assert.ok(error instanceof TypeError);
+          assert.ok(error instanceof UsageError);
           assert.ok(error.message.startsWith(`${name} must be`), error.message);
           return true;
         });
@@ -508,14 +523,14 @@ Deno.test(
     assert.throws(
       () => parseRendererChoice("fast", "options.renderer"),
       {
-        name: "TypeError",
+        name: "UsageError",
         message:
           'options.renderer must be auto, persistent or cluster, got "fast"',
       },
     );
     assert.throws(
       () => parseRendererChoice("fast"),
-      /^TypeError: renderer must be/,
+      /^UsageError: renderer must be/,
     );
   },
 );

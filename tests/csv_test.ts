@@ -6,6 +6,7 @@ import {
   readCsv,
   scanCsv,
 } from "../batch/csv.ts";
+import { DataError } from "../common/errors.ts";
 
 import {
   MALFORMED_CSV as MALFORMED,
@@ -180,7 +181,13 @@ Deno.test(
   SANITIZED,
   async () => {
     await assert.rejects(scanCsv(MALFORMED), (error: Error) => {
-      assert.ok(error instanceof SyntaxError);
+      assert.ok(error instanceof DataError);
+      assert.deepEqual(error.location, {
+        source: "recipients-malformed.csv",
+        line: 3,
+        record: 2,
+        field: undefined,
+      });
       assert.equal(
         error.message,
         "Cannot read recipients-malformed.csv line 3: record 2 has 2 fields, expected 3",
@@ -206,7 +213,7 @@ Deno.test(
       values: { id: "1", firstName: "Ann", url: "https://example.com/r/1" },
     });
     await assert.rejects(records.next(), {
-      name: "SyntaxError",
+      name: "DataError",
       message:
         "Cannot read recipients-malformed.csv line 3: record 2 has 2 fields, expected 3",
     });
@@ -261,7 +268,7 @@ Deno.test(
             }
           })(),
           (error: Error) => {
-            assert.ok(error instanceof SyntaxError);
+            assert.ok(error instanceof DataError);
             assert.equal(error.message, `Cannot read ${name} ${message}`);
             assert.equal((error.cause as { code: string }).code, code);
             return true;
@@ -297,7 +304,7 @@ Deno.test(
     for (const [name, message] of cases) {
       await t.step(name!, async () => {
         await assert.rejects(scanCsv(tmp.path(name!)), {
-          name: "SyntaxError",
+          name: "DataError",
           message: `Cannot read ${name} ${message}`,
         });
       });
@@ -496,13 +503,15 @@ Deno.test("readCsv() honours an abort signal", SANITIZED, async (t) => {
 });
 
 Deno.test(
-  "scanCsv() rejects a missing file with an error naming its path",
+  "scanCsv() rejects a missing file with a DataError naming its path",
   SANITIZED,
   async () => {
     await assert.rejects(
       scanCsv("tests/fixtures/nope.csv"),
       (error: Error) => {
-        assert.ok(error instanceof Deno.errors.NotFound);
+        assert.ok(error instanceof DataError);
+        assert.ok(error.cause instanceof Deno.errors.NotFound);
+        assert.equal(error.location.source, "tests/fixtures/nope.csv");
         assert.match(error.message, /nope\.csv/);
         return true;
       },
@@ -525,17 +534,17 @@ async function assertLimit(
       }
     })(),
     (error: Error) => {
-      assert.ok(error instanceof RangeError, `${error.name}: ${error.message}`);
+      assert.ok(error instanceof DataError, `${error.name}: ${error.message}`);
       assert.equal(error.message, message);
       return true;
     },
   );
   assert.deepEqual(seen, Array.from({ length: good }, (_, i) => i + 1));
-  await assert.rejects(scanCsv(path, options), { name: "RangeError", message });
+  await assert.rejects(scanCsv(path, options), { name: "DataError", message });
 }
 
 Deno.test(
-  "readCsv() stops with a RangeError naming the file once it streams past maxBytes",
+  "readCsv() stops with a DataError naming the file once it streams past maxBytes",
   SANITIZED,
   async (t) => {
     await using tmp = await tempFiles({
@@ -548,7 +557,7 @@ Deno.test(
     });
     await t.step("one byte more is not", async () => {
       await assert.rejects(scanCsv(tmp.path("small.csv"), { maxBytes: 19 }), {
-        name: "RangeError",
+        name: "DataError",
         message:
           "Cannot read small.csv: the file is longer than the limit of 19 bytes",
       });
@@ -564,7 +573,7 @@ Deno.test(
           }
         })(),
         {
-          name: "RangeError",
+          name: "DataError",
           message:
             "Cannot read big.csv: the file is longer than the limit of 150000 bytes",
         },
@@ -576,7 +585,7 @@ Deno.test(
 );
 
 Deno.test(
-  "readCsv() yields maxRecords records, then throws a RangeError naming the line",
+  "readCsv() yields maxRecords records, then throws a DataError naming the line",
   SANITIZED,
   async (t) => {
     await using tmp = await tempFiles({

@@ -4,6 +4,7 @@ import { join, relative, resolve } from "node:path";
 import jsQRModule from "jsqr";
 import QRCode from "qrcode";
 import { type CsvRecord, readCsv, scanCsv } from "../batch/csv.ts";
+import { DataError, InputError, TemplateError } from "../common/errors.ts";
 import { AssetResolver, sniffImage } from "../template/assets.ts";
 import { BLANK_IMAGE, pageSpec } from "../template/page_spec.ts";
 import {
@@ -55,9 +56,12 @@ function dataUrlBytes(url: string): Uint8Array {
 }
 
 /** Asserts `fn` throws a `Type` whose message names the source and each of `parts`. */
+/** An error class, for assertions on the class an error is of. */
+type ErrorClass = abstract new (...args: never[]) => Error;
+
 function assertInvalid(
   fn: () => unknown,
-  Type: ErrorConstructor,
+  Type: ErrorClass,
   ...parts: string[]
 ): void {
   assert.throws(fn, (error: unknown) => {
@@ -415,22 +419,22 @@ Deno.test(
   "parseTemplate() rejects a bad template with an error naming the source and the field",
   SANITIZED,
   async (t) => {
-    const cases: [string, unknown, ErrorConstructor, string[]][] = [
-      ["not an object", [1, 2], TypeError, ["JSON object"]],
+    const cases: [string, unknown, ErrorClass, string[]][] = [
+      ["not an object", [1, 2], TemplateError, ["JSON object"]],
       [
         "canvas without objects",
         { size: { width: 6, height: 4 }, canvas: {} },
-        TypeError,
+        TemplateError,
         [
           "canvas",
           "objects",
         ],
       ],
-      ["missing size", { canvas: { objects: [] } }, TypeError, ['"size"']],
+      ["missing size", { canvas: { objects: [] } }, TemplateError, ['"size"']],
       [
         "unknown unit",
         { size: { width: 6, height: 4, unit: "cm" }, canvas: { objects: [] } },
-        TypeError,
+        TemplateError,
         [
           "size.unit",
           "cm",
@@ -439,39 +443,39 @@ Deno.test(
       [
         "negative width",
         { size: { width: -6, height: 4 }, canvas: { objects: [] } },
-        RangeError,
+        TemplateError,
         [
           "size.width",
         ],
       ],
-      ["dpi out of range", wrapper([], { dpi: 5 }), RangeError, ["dpi"]],
-      ["negative bleed", wrapper([], { bleed: -1 }), RangeError, ["bleed"]],
+      ["dpi out of range", wrapper([], { dpi: 5 }), TemplateError, ["dpi"]],
+      ["negative bleed", wrapper([], { bleed: -1 }), TemplateError, ["bleed"]],
       [
         "canvas width not a number",
         wrapper([], {
           canvas: { width: "wide", height: 1200, objects: [] },
         }),
-        RangeError,
+        TemplateError,
         ["canvas.width"],
       ],
-      ["bare document without size", { objects: [] }, TypeError, [
+      ["bare document without size", { objects: [] }, TemplateError, [
         "width and height",
       ]],
       [
         "bare document with zero width",
         { width: 0, height: 10, objects: [] },
-        RangeError,
+        TemplateError,
         [
           "width",
         ],
       ],
-      ["object that is not an object", wrapper(["rect"]), TypeError, [
+      ["object that is not an object", wrapper(["rect"]), TemplateError, [
         "canvas.objects[0]",
       ]],
       [
         "unsupported object type",
         wrapper([{ type: "Rect" }, { type: "Video" }]),
-        TypeError,
+        TemplateError,
         [
           'canvas.objects[1].type "Video"',
         ],
@@ -479,7 +483,7 @@ Deno.test(
       [
         "unsupported nested type",
         wrapper([{ type: "Group", objects: [{ type: "Iframe" }] }]),
-        TypeError,
+        TemplateError,
         [
           "canvas.objects[0].objects[0].type",
         ],
@@ -487,7 +491,7 @@ Deno.test(
       [
         "bad qr.ecc",
         wrapper([{ type: "Rect", qr: { value: "x", ecc: "X" } }]),
-        TypeError,
+        TemplateError,
         [
           "canvas.objects[0].qr.ecc",
           "X",
@@ -496,7 +500,7 @@ Deno.test(
       [
         "empty qr.value",
         wrapper([{ type: "Rect", qr: { value: "" } }]),
-        TypeError,
+        TemplateError,
         [
           "canvas.objects[0].qr.value",
         ],
@@ -504,18 +508,18 @@ Deno.test(
       [
         "text that is not a string",
         wrapper([{ type: "Textbox", text: 42 }]),
-        TypeError,
+        TemplateError,
         [
           "canvas.objects[0].text",
         ],
       ],
-      ["image without src", wrapper([{ type: "Image" }]), TypeError, [
+      ["image without src", wrapper([{ type: "Image" }]), TemplateError, [
         "canvas.objects[0].src",
       ]],
       [
         "visibleIf that is not a string",
         wrapper([{ type: "Rect", visibleIf: 1 }]),
-        TypeError,
+        TemplateError,
         [
           "canvas.objects[0].visibleIf",
         ],
@@ -523,7 +527,7 @@ Deno.test(
       [
         "blank visibleIf",
         wrapper([{ type: "Textbox", text: "VIP", visibleIf: "   " }]),
-        TypeError,
+        TemplateError,
         [
           "canvas.objects[0].visibleIf",
         ],
@@ -534,7 +538,7 @@ Deno.test(
           { type: "Rect" },
           { type: "Textbox", text: "Dear {{}}" },
         ]),
-        SyntaxError,
+        TemplateError,
         ["{{}}", "canvas.objects[1]"],
       ],
       [
@@ -542,7 +546,7 @@ Deno.test(
         wrapper([
           { type: "Rect", qr: { value: "https://x.example/{{ }}" } },
         ]),
-        SyntaxError,
+        TemplateError,
         ["canvas.objects[0]"],
       ],
       [
@@ -550,7 +554,7 @@ Deno.test(
         wrapper([], {
           canvas: { width: 1000, height: 1000, objects: [] },
         }),
-        RangeError,
+        TemplateError,
         ["1000×1000", "1800×1200"],
       ],
       [
@@ -558,7 +562,7 @@ Deno.test(
         wrapper([], {
           bleed: 0.125,
         }),
-        RangeError,
+        TemplateError,
         ["1800×1200", "1875×1275"],
       ],
       [
@@ -566,16 +570,16 @@ Deno.test(
         wrapper(
           Array.from({ length: MAX_OBJECTS + 1 }, () => ({ type: "Rect" })),
         ),
-        RangeError,
+        TemplateError,
         [String(MAX_OBJECTS)],
       ],
-      ["fonts not an array", wrapper([], { fonts: "Inter" }), TypeError, [
+      ["fonts not an array", wrapper([], { fonts: "Inter" }), TemplateError, [
         '"fonts"',
       ]],
       [
         "font without src",
         wrapper([], { fonts: [{ family: "Inter" }] }),
-        TypeError,
+        TemplateError,
         [
           "fonts[0]",
         ],
@@ -591,7 +595,7 @@ Deno.test(
 );
 
 Deno.test(
-  "loadTemplate() throws a SyntaxError naming the file for bad JSON",
+  "loadTemplate() throws a TemplateError naming the file for bad JSON",
   SANITIZED,
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "pressrun_template_test_" });
@@ -599,7 +603,8 @@ Deno.test(
       const path = join(dir, "broken.json");
       await Deno.writeTextFile(path, '{ "size": { "width": 6, }');
       await assert.rejects(loadTemplate(path), (error: unknown) => {
-        assert.ok(error instanceof SyntaxError);
+        assert.ok(error instanceof TemplateError);
+        assert.equal(error.location.source, path);
         assert.match(error.message, /^Cannot parse template /);
         assert.ok(error.message.includes(path), error.message);
         return true;
@@ -611,12 +616,14 @@ Deno.test(
 );
 
 Deno.test(
-  "loadTemplate() names a file that does not exist",
+  "loadTemplate() of a file that does not exist is a TemplateError naming it",
   SANITIZED,
   async () => {
     const path = "examples/postcard/no-such-template.json";
     await assert.rejects(loadTemplate(path), (error: unknown) => {
-      assert.ok(error instanceof Error);
+      assert.ok(error instanceof TemplateError, String(error));
+      assert.ok(error instanceof InputError);
+      assert.equal(error.location.source, path);
       assert.equal(
         error.message.startsWith(`Cannot read template ${path}:`),
         true,
@@ -639,7 +646,11 @@ Deno.test(
         JSON.stringify(wrapper([{ type: "Video" }])),
       );
       await assert.rejects(loadTemplate(path), (error: unknown) => {
-        assert.ok(error instanceof TypeError);
+        assert.ok(error instanceof TemplateError);
+        assert.deepEqual(error.location, {
+          source: path,
+          field: "canvas.objects[0].type",
+        });
         assert.ok(
           error.message.includes(`Invalid template ${path}`),
           error.message,
@@ -821,8 +832,8 @@ Deno.test(
           assets.imageDataUrl(src, "canvas.objects[3].src"),
           (error: unknown) => {
             assert.ok(
-              error instanceof TypeError,
-              `expected TypeError, got ${(error as Error).name}: ${
+              error instanceof TemplateError,
+              `expected TemplateError, got ${(error as Error).name}: ${
                 (error as Error).message
               }`,
             );
@@ -863,7 +874,7 @@ Deno.test(
         await assert.rejects(
           assets.imageDataUrl(url, "obj"),
           (error: unknown) => {
-            assert.ok(error instanceof TypeError);
+            assert.ok(error instanceof TemplateError);
             assert.match(
               error.message,
               /^obj: only base64 PNG, JPEG, GIF or WebP/,
@@ -1001,7 +1012,7 @@ Deno.test(
         { source: SOURCE, baseDir: dirs.base },
       );
       await assert.rejects(pageSpec(template, assets), (error: unknown) => {
-        assert.ok(error instanceof TypeError);
+        assert.ok(error instanceof TemplateError);
         assert.ok(
           error.message.startsWith(`${SOURCE} canvas.objects[1].src: `),
           error.message,
@@ -1015,7 +1026,7 @@ Deno.test(
         { source: SOURCE, baseDir: dirs.base },
       );
       await assert.rejects(pageSpec(template, assets), (error: unknown) => {
-        assert.ok(error instanceof TypeError);
+        assert.ok(error instanceof TemplateError);
         assert.ok(
           error.message.startsWith(`${SOURCE} fonts[0].src: `),
           error.message,
@@ -1202,8 +1213,10 @@ Deno.test(
           piecePayload(template, { index: 12, values: { url } }, assets),
           (error: unknown) => {
             assert.ok(error instanceof RecordError);
+            assert.ok(error instanceof DataError);
             assert.equal(error.name, "RecordError");
             assert.equal(error.index, 12);
+            assert.equal(error.location.record, 12);
             assert.match(error.message, /^Cannot render record 12: /);
             assert.ok(
               error.message.includes("canvas.objects[1].qr.value"),
@@ -1331,7 +1344,7 @@ Deno.test(
     for (const [name, json, message] of cases) {
       await t.step(name, () => {
         assert.throws(() => parse(json), {
-          name: "RangeError",
+          name: "TemplateError",
           message: `Invalid template ${SOURCE}: ${message}`,
         });
       });
@@ -1363,7 +1376,7 @@ Deno.test(
     for (const [name, json, message] of cases) {
       await t.step(name, () => {
         assert.throws(() => parse(json), {
-          name: "RangeError",
+          name: "TemplateError",
           message: `Invalid template ${SOURCE}: ${message}`,
         });
       });
@@ -1384,21 +1397,25 @@ Deno.test(
     });
     await t.step("21 deep", () => {
       assert.throws(() => parse(nested(21)), {
-        name: "RangeError",
+        name: "TemplateError",
         message: `Invalid template ${SOURCE}: canvas.objects[0]${
           ".objects[0]".repeat(20)
         } is a group nested 21 deep, the limit is 20`,
       });
     });
     await t.step("5000 deep, without overflowing the stack", () => {
-      assertInvalid(() => parse(nested(5000)), RangeError, "nested more than");
+      assertInvalid(
+        () => parse(nested(5000)),
+        TemplateError,
+        "nested more than",
+      );
     });
     await t.step("plain JSON 5000 deep in an object's property", () => {
       let data: unknown = 1;
       for (let i = 0; i < 5000; i++) data = i % 2 ? [data] : { data };
       assertInvalid(
         () => parse(wrapper([{ type: "Path", data }])),
-        RangeError,
+        TemplateError,
         "canvas.objects[0].data[0].data[0].data[0]",
         "is nested more than 100 levels deep",
       );
@@ -1412,8 +1429,8 @@ Deno.test(
   async (t) => {
     // {"toString": null} makes String() and template literals throw.
     const hostile = { toString: null };
-    const cases: [string, unknown, ErrorConstructor, string[]][] = [
-      ["a hostile type", wrapper([{ type: hostile }]), TypeError, [
+    const cases: [string, unknown, ErrorClass, string[]][] = [
+      ["a hostile type", wrapper([{ type: hostile }]), TemplateError, [
         "canvas.objects[0].type an object is not supported",
       ]],
       [
@@ -1422,22 +1439,22 @@ Deno.test(
           size: { width: 6, height: 4, unit: hostile },
           canvas: { objects: [] },
         },
-        TypeError,
+        TemplateError,
         ["size.unit must be in, mm or px, got an object"],
       ],
       [
         "a hostile width",
         { size: { width: hostile, height: 4 }, canvas: { objects: [] } },
-        TypeError,
+        TemplateError,
         ["size.width must be a number, got an object"],
       ],
-      ["a string dpi", wrapper([], { dpi: "300" }), TypeError, [
+      ["a string dpi", wrapper([], { dpi: "300" }), TemplateError, [
         'dpi must be a number, got "300"',
       ]],
       [
         "a hostile qr.ecc",
         wrapper([{ type: "Rect", qr: { value: "x", ecc: hostile } }]),
-        TypeError,
+        TemplateError,
         ["canvas.objects[0].qr.ecc must be L, M, Q or H, got an object"],
       ],
       [
@@ -1445,25 +1462,30 @@ Deno.test(
         wrapper([], {
           fonts: [{ family: "A", src: "a.ttf", weight: hostile }],
         }),
-        TypeError,
+        TemplateError,
         ["fonts[0].weight must be a string or number"],
       ],
       [
         "objects on a rect",
         wrapper([{ type: "Rect", objects: [null] }]),
-        TypeError,
+        TemplateError,
         ["canvas.objects[0].objects is only allowed on a group"],
       ],
       [
         "a group whose objects are not an array",
         wrapper([{ type: "Group", objects: { 0: {} } }]),
-        TypeError,
+        TemplateError,
         ["canvas.objects[0].objects must be an array"],
       ],
       // deno-lint-ignore no-sparse-arrays
-      ["a hole in the objects", wrapper([{ type: "Rect" }, , {}]), TypeError, [
-        "canvas.objects[1] is not an object",
-      ]],
+      [
+        "a hole in the objects",
+        wrapper([{ type: "Rect" }, , {}]),
+        TemplateError,
+        [
+          "canvas.objects[1] is not an object",
+        ],
+      ],
     ];
     for (const [name, json, Type, parts] of cases) {
       await t.step(
@@ -1544,7 +1566,7 @@ Deno.test("parseTemplate() accepts colours, gradients and data: patterns but no 
       assert.throws(
         () => parseTemplate(card(object), { source: "t.json", baseDir: "." }),
         (e: Error) => {
-          assert.ok(e instanceof TypeError);
+          assert.ok(e instanceof TemplateError);
           assert.match(e.message, /^Invalid template t\.json: /);
           assert.match(e.message, message);
           return true;
