@@ -8,9 +8,14 @@
 import type { Page } from "puppeteer-core";
 import type { EncodedImage } from "../pdf/writer.ts";
 import { decodeBase64 } from "../template/_base64.ts";
-import type { PageSpec } from "../template/page_spec.ts";
-import type { PiecePayload } from "../template/payload.ts";
 import type { Browser } from "./browser.ts";
+import type {
+  Encoding,
+  PageSpec,
+  PageTimings,
+  PiecePayload,
+  RenderRequest,
+} from "./page_api.ts";
 import { staticFile, type StaticOrigin } from "./static_origin.ts";
 
 /**
@@ -36,12 +41,7 @@ export interface PageOptions {
 }
 
 /** Time spent per stage of one piece, in ms. */
-export interface StageTimings {
-  apply: number;
-  paint: number;
-  encode: number;
-  /** Blob to base64 inside the page. */
-  serialize: number;
+export interface StageTimings extends PageTimings {
   /** The evaluate round trip less the in-page work, plus decoding. */
   transfer: number;
 }
@@ -62,7 +62,8 @@ export class RenderTimeoutError extends Error {
 /** A tab with the template loaded, ready to render pieces. */
 export class RenderPage implements AsyncDisposable {
   #page: Page;
-  #encode: Required<Omit<PageOptions, "setup">>;
+  #encoding: Encoding;
+  #thumbnail: number;
   #origin: StaticOrigin | undefined;
   #closing: Promise<void> | undefined;
   #crashed: ((error: Error) => void) | undefined;
@@ -71,11 +72,15 @@ export class RenderPage implements AsyncDisposable {
 
   private constructor(
     page: Page,
-    encode: Required<Omit<PageOptions, "setup">>,
+    encode: PageOptions,
     origin: StaticOrigin | undefined,
   ) {
     this.#page = page;
-    this.#encode = encode;
+    this.#encoding = {
+      format: encode.format ?? "png",
+      quality: encode.quality ?? 0.92,
+    };
+    this.#thumbnail = encode.thumbnail ?? 0;
     this.#origin = origin;
     page.on("error", (error) => {
       this.#crashed?.(new Error(`The render page crashed: ${error.message}`));
@@ -91,11 +96,7 @@ export class RenderPage implements AsyncDisposable {
   ): Promise<RenderPage> {
     const page = await browser.newPage();
     const origin = browser.origin;
-    const renderPage = new RenderPage(page, {
-      format: encode.format ?? "png",
-      quality: encode.quality ?? 0.92,
-      thumbnail: encode.thumbnail ?? 0,
-    }, origin);
+    const renderPage = new RenderPage(page, encode, origin);
     try {
       await encode.setup?.(page);
       if (origin) {
@@ -106,10 +107,7 @@ export class RenderPage implements AsyncDisposable {
           waitUntil: "load",
         });
       }
-      await page.evaluate(
-        (s) => (globalThis as unknown as PageApi).pressrun.load(s),
-        spec as unknown as Parameters<PageApi["pressrun"]["load"]>[0],
-      );
+      await page.evaluate((s) => globalThis.pressrun.load(s), spec);
       return renderPage;
     } catch (error) {
       await renderPage.close();
@@ -154,9 +152,11 @@ export class RenderPage implements AsyncDisposable {
 
   async #render(payload: PiecePayload): Promise<RenderedPiece> {
     const started = performance.now();
-    const { format, quality, thumbnail } = this.#encode;
+    const { format } = this.#encoding;
     const token = this.#origin?.token();
-    const postTo = token ? `${this.#origin!.url}/piece/${token}` : null;
+    const request: RenderRequest = { ...this.#encoding, payload };
+    if (token) request.postTo = `${this.#origin!.url}/piece/${token}`;
+    if (this.#thumbnail) request.thumbnail = this.#thumbnail;
     const posted = token ? this.#origin!.expect(token) : undefined;
     // Handled here so a page that dies first leaves no unhandled rejection;
     // awaiting it below still throws.
@@ -164,13 +164,8 @@ export class RenderPage implements AsyncDisposable {
     let out;
     try {
       out = await this.#page.evaluate(
-        (p, f, q, u, t) =>
-          (globalThis as unknown as PageApi).pressrun.render(p, f, q, u, t),
-        payload as unknown as Record<string, unknown>,
-        format,
-        quality,
-        postTo,
-        thumbnail,
+        (r) => globalThis.pressrun.render(r),
+        request,
       );
     } catch (error) {
       posted?.cancel(error as Error);
@@ -195,14 +190,12 @@ export class RenderPage implements AsyncDisposable {
    * Paints and encodes the current piece `count` times inside the page, with
    * no transfer: the benchmark's floor. Returns the ms taken.
    */
-  floor(count: number): Promise<number> {
-    const { format, quality } = this.#encode;
-    return this.#page.evaluate(
-      (n, f, q) => (globalThis as unknown as PageApi).pressrun.floor(n, f, q),
-      count,
-      format,
-      quality,
+  async floor(count: number): Promise<number> {
+    const { ms } = await this.#page.evaluate(
+      (r) => globalThis.pressrun.floor(r),
+      { ...this.#encoding, count },
     );
+    return ms;
   }
 
   /** Closes the tab. Safe to call twice: later calls wait for the first. */
@@ -214,26 +207,6 @@ export class RenderPage implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-interface PageApi {
-  pressrun: {
-    load(spec: Record<string, unknown>): Promise<{ ms: number }>;
-    render(
-      payload: Record<string, unknown>,
-      format: string,
-      quality: number,
-      postTo: string | null,
-      thumbnail: number,
-    ): Promise<{
-      data?: string;
-      thumbnail?: string;
-      width: number;
-      height: number;
-      timings: Omit<StageTimings, "transfer">;
-    }>;
-    floor(count: number, format: string, quality: number): Promise<number>;
-  };
 }
 
 /** Serves the render page from memory; every other request is refused. */

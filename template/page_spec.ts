@@ -1,33 +1,19 @@
 /**
  * What a render page needs to draw a template: the Fabric document with its
- * fixed images inlined, the fonts, and the raster size.
+ * fixed images inlined, the fonts, the raster size and the settings of each
+ * variable object. {@linkcode PageSpec} itself is part of the page's contract
+ * in `render/page_api.ts`.
  *
  * @module
  */
+import type { PageSpec } from "../render/page_api.ts";
 import { allSettledOrThrow } from "./_all.ts";
 import { encodeBase64 } from "./_base64.ts";
 import type { AssetResolver } from "./assets.ts";
 import { hasPlaceholder } from "./fields.ts";
-import type { FabricDocument, FabricObject, Template } from "./parse.ts";
+import type { FabricObject, Template } from "./parse.ts";
 
-/** A font handed to the page as bytes. */
-export interface PageFont {
-  family: string;
-  weight: string;
-  style: string;
-  /** The font file, base64. */
-  data: string;
-}
-
-/** Everything the page's `load()` takes. Plain JSON. */
-export interface PageSpec {
-  canvas: FabricDocument;
-  pixelWidth: number;
-  pixelHeight: number;
-  /** Design units to raster pixels. */
-  zoom: number;
-  fonts: PageFont[];
-}
+export type { PageFont, PageSpec, PageVariable } from "../render/page_api.ts";
 
 /** Most bytes of inlined images one template may send to a page. */
 export const MAX_INLINED = 128 * 2 ** 20;
@@ -38,7 +24,8 @@ export const BLANK_IMAGE =
 
 /**
  * Builds the page spec: fixed image sources become `data:` URLs, variable ones
- * the blank stand-in; font files are read. Errors name the template and object.
+ * the blank stand-in; font files are read; each variable object's validated
+ * settings go along. Errors name the template and object.
  */
 export async function pageSpec(
   template: Template,
@@ -87,5 +74,6 @@ export async function pageSpec(
     pixelHeight,
     zoom: pixelWidth / template.designWidth,
     fonts,
+    variables: template.variables.map((v) => ({ id: v.id, ...v.style })),
   };
 }

@@ -1,17 +1,76 @@
+// @ts-check
 // The render page: Fabric and the template load once; each record is one
-// call to `pressrun.render(payload)`, which applies the record's values, paints
-// and returns the encoded image. Runs in Chromium; plain JavaScript, no build.
+// call to `pressrun.render(request)`, which applies the record's values,
+// paints and returns the encoded image. Runs in Chromium as a classic script,
+// no build; `deno check` checks it against ../page_api.ts (see README.md).
 "use strict";
 
-/** @typedef {{ obj: any, kind: string, base: Record<string, any> }} Slot */
+/**
+ * @import {
+ *   Encoding,
+ *   FabricObject as ObjectJson,
+ *   FloorRequest,
+ *   FloorResult,
+ *   ImageStyle,
+ *   LoadResult,
+ *   PageApi,
+ *   PageSpec,
+ *   PageVariable,
+ *   PiecePayload,
+ *   QrMatrix,
+ *   QrStyle,
+ *   RenderRequest,
+ *   RenderResult,
+ *   TextStyle,
+ * } from "../page_api.ts"
+ * @import { FabricImage, FabricObject, FabricText, StaticCanvas } from "fabric"
+ * @import {} from "./globals.d.ts"
+ */
 
+/**
+ * An object as the template left it: the box a text must fit into and an
+ * image must fill.
+ * @typedef {object} Base
+ * @property {boolean} visible
+ * @property {number} width the stated width, unscaled
+ * @property {number} height the stated height, unscaled
+ * @property {number} boxWidth the width on the canvas, scaled
+ * @property {number} boxHeight the height on the canvas, scaled
+ */
+/**
+ * A text slot: the text now set, the template's font size and the font size
+ * found for each recent text.
+ * @typedef {{ kind: "text", obj: FabricText, style: TextStyle, base: Base,
+ *   fontSize: number, fits: Map<string, number>, text?: string }} TextSlot
+ */
+/**
+ * An image slot and the source now set.
+ * @typedef {{ kind: "image", obj: FabricImage, style: ImageStyle, base: Base,
+ *   image?: string }} ImageSlot
+ */
+/**
+ * A QR code slot and the matrix now drawn.
+ * @typedef {{ kind: "qr", obj: FabricObject, style: QrStyle, base: Base,
+ *   matrix: QrMatrix | null }} QrSlot
+ */
+/**
+ * An object only shown or hidden.
+ * @typedef {{ kind: "other", obj: FabricObject, base: Base }} OtherSlot
+ */
+/** @typedef {TextSlot | ImageSlot | QrSlot | OtherSlot} Slot */
+
+/** The loaded template: its canvas, and the variable objects by id. */
 const state = {
-  /** @type {any} */ canvas: null,
+  /** @type {StaticCanvas | null} */ canvas: null,
   /** @type {HTMLCanvasElement | null} */ element: null,
   /** @type {Map<string, Slot>} */ slots: new Map(),
 };
 
-/** Loads fonts, then the Fabric document, scaled to the raster size. */
+/**
+ * Loads fonts, then the Fabric document, scaled to the raster size.
+ * @param {PageSpec} spec
+ * @returns {Promise<LoadResult>}
+ */
 async function load(spec) {
   const started = performance.now();
   const f = globalThis.fabric;
@@ -38,17 +97,20 @@ async function load(spec) {
   if (!canvas.backgroundColor) canvas.backgroundColor = "#ffffff";
   canvas.setViewportTransform([spec.zoom, 0, 0, spec.zoom, 0, 0]);
   state.slots.clear();
+  const variables = new Map(spec.variables.map((v) => [v.id, v]));
   const authored = authoredBoxes(spec.canvas.objects);
+  /** @param {FabricObject[]} objects */
   const visit = (objects) => {
     for (const obj of objects) {
       obj.objectCaching = false;
-      if (obj.pressrunId) {
-        state.slots.set(
-          obj.pressrunId,
-          slotFor(obj, authored.get(obj.pressrunId)),
-        );
+      /** @type {unknown} */
+      const id = obj.get("pressrunId");
+      if (typeof id === "string") {
+        const variable = variables.get(id);
+        if (!variable) throw new Error(`Object ${id} is not in the spec`);
+        state.slots.set(id, slotFor(obj, variable, authored.get(id)));
       }
-      if (obj.type?.toLowerCase() === "group") visit(obj.getObjects());
+      if (obj instanceof f.Group) visit(obj.getObjects());
     }
   };
   visit(canvas.getObjects());
@@ -57,8 +119,11 @@ async function load(spec) {
   return { ms: performance.now() - started, objects: state.slots.size };
 }
 
+/** @param {ObjectJson[]} objects */
 async function loadSystemFonts(objects) {
+  /** @type {Set<string>} */
   const wanted = new Set();
+  /** @param {ObjectJson[]} list */
   const visit = (list) => {
     for (const o of list) {
       if (o.fontFamily) {
@@ -79,57 +144,83 @@ async function loadSystemFonts(objects) {
  * The box sizes as the template states them. Fabric recomputes a text's
  * height from its (placeholder) text on load, so the stated height is the
  * one a `fit: "shrink"` text must fit into.
+ * @param {ObjectJson[]} objects
+ * @param {Map<string, { width?: number, height?: number }>} boxes
  */
 function authoredBoxes(objects, boxes = new Map()) {
   for (const o of objects) {
-    if (o.pressrunId) {
-      boxes.set(o.pressrunId, { width: o.width, height: o.height });
+    if (typeof o.pressrunId === "string") {
+      boxes.set(o.pressrunId, {
+        width: typeof o.width === "number" ? o.width : undefined,
+        height: typeof o.height === "number" ? o.height : undefined,
+      });
     }
     if (Array.isArray(o.objects)) authoredBoxes(o.objects, boxes);
   }
   return boxes;
 }
 
-function slotFor(obj, authored) {
-  const kind = obj.qr ? "qr" : obj.text !== undefined ? "text" : obj.type;
+/**
+ * @param {FabricObject} obj
+ * @param {PageVariable} variable
+ * @param {{ width?: number, height?: number } | undefined} authored
+ * @returns {Slot}
+ */
+function slotFor(obj, variable, authored) {
+  const f = globalThis.fabric;
+  /** @type {Base} */
   const base = {
     visible: obj.visible,
-    text: obj.text,
-    fontSize: obj.fontSize,
     width: authored?.width ?? obj.width,
     height: authored?.height ?? obj.height,
-    scaleX: obj.scaleX,
-    scaleY: obj.scaleY,
     boxWidth: obj.width * obj.scaleX,
     boxHeight: obj.height * obj.scaleY,
-    originX: obj.originX,
-    originY: obj.originY,
   };
-  if (kind === "qr") {
-    obj.pressrunQr = null;
-    obj._render = function (ctx) {
-      drawQr(ctx, this);
-    };
+  switch (variable.kind) {
+    case "qr": {
+      /** @type {QrSlot} */
+      const slot = { kind: "qr", obj, style: variable, base, matrix: null };
+      obj._render = (ctx) => drawQr(ctx, slot);
+      return slot;
+    }
+    case "text":
+      if (!(obj instanceof f.FabricText)) break;
+      return {
+        kind: "text",
+        obj,
+        style: variable,
+        base,
+        fontSize: obj.fontSize,
+        fits: new Map(),
+      };
+    case "image":
+      if (!(obj instanceof f.FabricImage)) break;
+      return { kind: "image", obj, style: variable, base };
+    case "other":
+      return { kind: "other", obj, base };
   }
-  return { obj, kind, base };
+  throw new Error(`Object ${variable.id} (${obj.type}) is no ${variable.kind}`);
 }
 
-/** Dark modules as filled rectangles over the object's box, with a quiet zone. */
-function drawQr(ctx, obj) {
-  const qr = obj.pressrunQr;
+/**
+ * Dark modules as filled rectangles over the object's box, with a quiet zone.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {QrSlot} slot
+ */
+function drawQr(ctx, { obj, style, matrix: qr }) {
   const w = obj.width;
   const h = obj.height;
   ctx.save();
-  ctx.fillStyle = obj.qr.background ?? "#ffffff";
+  ctx.fillStyle = style.background;
   ctx.fillRect(-w / 2, -h / 2, w, h);
   if (qr) {
-    const quiet = obj.qr.quietZone ?? 4;
+    const quiet = style.quietZone;
     const count = qr.size + 2 * quiet;
     const side = Math.min(w, h);
     const unit = side / count;
     const x0 = -side / 2 + quiet * unit;
     const y0 = -side / 2 + quiet * unit;
-    ctx.fillStyle = obj.qr.color ?? "#000000";
+    ctx.fillStyle = style.color;
     ctx.beginPath();
     for (let y = 0; y < qr.size; y++) {
       let x = 0;
@@ -154,8 +245,12 @@ function drawQr(ctx, obj) {
   ctx.restore();
 }
 
-/** Applies a record's values; every variable object is reset from its base. */
+/**
+ * Applies a record's values; every variable object is reset from its base.
+ * @param {PiecePayload} payload
+ */
 async function apply(payload) {
+  /** @type {Promise<void>[]} */
   const loads = [];
   for (const update of payload.objects) {
     const slot = state.slots.get(update.id);
@@ -164,16 +259,20 @@ async function apply(payload) {
     obj.visible = base.visible !== false && update.visible;
     // A value equal to the one already on the object leaves it as it is:
     // the object's whole state follows from the value, so nothing leaks.
-    if (update.text !== undefined && update.text !== slot.text) {
-      setText(obj, base, update.text);
+    if (
+      slot.kind === "text" && update.text !== undefined &&
+      update.text !== slot.text
+    ) {
+      setText(slot, update.text);
       slot.text = update.text;
     }
-    if (update.qr !== undefined) obj.pressrunQr = update.qr;
+    if (slot.kind === "qr" && update.qr !== undefined) slot.matrix = update.qr;
+    if (slot.kind !== "image" || update.image === undefined) continue;
     if (update.image === null) obj.visible = false;
-    else if (update.image !== undefined && update.image !== slot.image) {
+    else if (update.image !== slot.image) {
       slot.image = undefined;
       const src = update.image;
-      loads.push(setImage(obj, base, src).then(() => (slot.image = src)));
+      loads.push(setImage(slot, src).then(() => void (slot.image = src)));
     }
   }
   await Promise.all(loads);
@@ -185,23 +284,24 @@ const FIT_CACHE_SIZE = 256;
  * Sets a text; with `fit: "shrink"` finds the largest font size that fits the
  * template's box. The size found for a text is remembered per object (the
  * search is pure), so a repeated value costs one layout.
+ * @param {TextSlot} slot
+ * @param {string} text
  */
-function setText(obj, base, text) {
-  const known = base.fits?.get(text);
-  obj.set({ text, fontSize: known ?? base.fontSize, width: base.width });
+function setText({ obj, style, base, fontSize, fits }, text) {
+  const known = fits.get(text);
+  obj.set({ text, fontSize: known ?? fontSize, width: base.width });
   obj.initDimensions();
-  if (obj.fit !== "shrink" || known !== undefined) return;
-  const min = obj.minFontSize ?? 6;
-  const isBox = obj.type?.toLowerCase() === "textbox";
+  if (style.fit !== "shrink" || known !== undefined) return;
+  const isBox = obj instanceof globalThis.fabric.Textbox;
   const tooBig = () =>
     isBox
       ? obj.height > base.height + 0.5 || obj.width > base.width + 0.5
       : obj.width > base.width + 0.5;
-  let size = base.fontSize;
+  let size = fontSize;
   if (tooBig()) {
     // Binary search on the font size: the largest that fits.
-    let lo = min;
-    let hi = base.fontSize;
+    let lo = style.minFontSize;
+    let hi = fontSize;
     for (let i = 0; i < 12 && hi - lo > 0.25; i++) {
       const mid = (lo + hi) / 2;
       obj.set({ fontSize: mid, width: base.width });
@@ -213,18 +313,18 @@ function setText(obj, base, text) {
     obj.set({ fontSize: size, width: base.width });
     obj.initDimensions();
   }
-  base.fits ??= new Map();
-  base.fits.set(text, size);
-  if (base.fits.size > FIT_CACHE_SIZE) {
-    base.fits.delete(base.fits.keys().next().value);
-  }
+  fits.set(text, size);
+  if (fits.size > FIT_CACHE_SIZE) dropOldest(fits);
 }
 
-/** Sets the image and crops it to cover the template's box. */
 const IMAGE_CACHE_SIZE = 32;
-/** Decoded images by source, most recently used last. */
+/**
+ * Decoded images by source, most recently used last.
+ * @type {Map<string, Promise<HTMLImageElement>>}
+ */
 const images = new Map();
 
+/** @param {string} src */
 async function decodedImage(src) {
   let image = images.get(src);
   if (image) {
@@ -234,20 +334,34 @@ async function decodedImage(src) {
     image.catch(() => images.delete(src));
   }
   images.set(src, image);
-  if (images.size > IMAGE_CACHE_SIZE) images.delete(images.keys().next().value);
+  if (images.size > IMAGE_CACHE_SIZE) dropOldest(images);
   return await image;
 }
 
-async function setImage(obj, base, src) {
+/**
+ * The first key of a map is its oldest: drop it.
+ * @param {Map<string, unknown>} map
+ */
+function dropOldest(map) {
+  const oldest = map.keys().next();
+  if (!oldest.done) map.delete(oldest.value);
+}
+
+/**
+ * Sets the image and fits it to the template's box: `cover` crops it,
+ * `contain` shows all of it, `fill` stretches it.
+ * @param {ImageSlot} slot
+ * @param {string} src
+ */
+async function setImage({ obj, style, base }, src) {
   obj.setElement(await decodedImage(src));
   const el = obj.getElement();
-  const iw = el.naturalWidth || el.width;
-  const ih = el.naturalHeight || el.height;
-  const fit = obj.fit ?? "cover";
-  if (fit === "fill") {
+  const iw = ("naturalWidth" in el && el.naturalWidth) || el.width;
+  const ih = ("naturalHeight" in el && el.naturalHeight) || el.height;
+  if (style.fit === "fill") {
     obj.set({ cropX: 0, cropY: 0, width: iw, height: ih });
     obj.set({ scaleX: base.boxWidth / iw, scaleY: base.boxHeight / ih });
-  } else if (fit === "contain") {
+  } else if (style.fit === "contain") {
     const s = Math.min(base.boxWidth / iw, base.boxHeight / ih);
     obj.set({
       cropX: 0,
@@ -272,10 +386,22 @@ async function setImage(obj, base, src) {
   }
 }
 
-function encode(format, quality) {
+/** @returns {{ canvas: StaticCanvas, element: HTMLCanvasElement }} */
+function loaded() {
+  const { canvas, element } = state;
+  if (!canvas || !element) throw new Error("No template loaded");
+  return { canvas, element };
+}
+
+/**
+ * @param {Encoding} encoding
+ * @returns {Promise<Blob>}
+ */
+function encode({ format, quality }) {
+  const { element } = loaded();
   const type = format === "jpeg" ? "image/jpeg" : "image/png";
   return new Promise((resolve, reject) => {
-    state.element.toBlob(
+    element.toBlob(
       (blob) => {
         if (!blob || blob.size === 0) {
           reject(new Error("The canvas encoded to an empty image"));
@@ -287,43 +413,58 @@ function encode(format, quality) {
   });
 }
 
-function toDataUrl(blob) {
+/**
+ * The blob as base64.
+ * @param {Blob} blob
+ * @returns {Promise<string>}
+ */
+function toBase64(blob) {
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
-    reader.onload = () => resolve(reader.result);
+    reader.onload = () => {
+      const url = String(reader.result);
+      resolve(url.slice(url.indexOf(",") + 1));
+    };
     reader.onerror = () => reject(reader.error);
     reader.readAsDataURL(blob);
   });
 }
 
-/** A small PNG of the current piece, `width` pixels wide, as base64. */
+/**
+ * A small PNG of the current piece, `width` pixels wide, as base64.
+ * @param {number} width
+ */
 async function thumbnailOf(width) {
-  const source = state.element;
+  const source = loaded().element;
   const small = document.createElement("canvas");
   small.width = width;
   small.height = Math.round((source.height * width) / source.width);
   const ctx = small.getContext("2d", { alpha: false });
+  if (!ctx) throw new Error("No 2D context for the thumbnail");
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(source, 0, 0, small.width, small.height);
+  /** @type {Blob | null} */
   const blob = await new Promise((resolve) =>
     small.toBlob(resolve, "image/png")
   );
-  const url = await toDataUrl(blob);
-  return url.slice(url.indexOf(",") + 1);
+  if (!blob) throw new Error("The thumbnail encoded to nothing");
+  return await toBase64(blob);
 }
 
 /**
  * One piece: apply, paint, encode. The image is POSTed to `postTo` when given
  * (binary, to the page's own origin), else returned as base64.
+ * @param {RenderRequest} request
+ * @returns {Promise<RenderResult>}
  */
-async function render(payload, format, quality, postTo, thumbnail) {
-  if (!state.canvas) throw new Error("No template loaded");
+async function render({ payload, format, quality, postTo, thumbnail }) {
+  const { canvas, element } = loaded();
   const t0 = performance.now();
   await apply(payload);
   const t1 = performance.now();
-  state.canvas.renderAll();
+  canvas.renderAll();
   const t2 = performance.now();
-  const blob = await encode(format, quality);
+  const blob = await encode({ format, quality });
   const t3 = performance.now();
   let data;
   if (postTo) {
@@ -333,15 +474,14 @@ async function render(payload, format, quality, postTo, thumbnail) {
       console.error(`Posting the piece failed: ${error}`)
     );
   } else {
-    const url = await toDataUrl(blob);
-    data = url.slice(url.indexOf(",") + 1);
+    data = await toBase64(blob);
   }
   const t4 = performance.now();
   return {
     data,
     thumbnail: thumbnail ? await thumbnailOf(thumbnail) : undefined,
-    width: state.element.width,
-    height: state.element.height,
+    width: element.width,
+    height: element.height,
     timings: {
       apply: t1 - t0,
       paint: t2 - t1,
@@ -353,15 +493,20 @@ async function render(payload, format, quality, postTo, thumbnail) {
 
 /**
  * The in-page floor, for the benchmark: `count` × (paint + encode) of the
- * current state, nothing else. Returns the ms taken.
+ * current state, nothing else.
+ * @param {FloorRequest} request
+ * @returns {Promise<FloorResult>}
  */
-async function floor(count, format, quality) {
+async function floor({ count, format, quality }) {
+  const { canvas } = loaded();
   const started = performance.now();
   for (let i = 0; i < count; i++) {
-    state.canvas.renderAll();
-    await encode(format, quality);
+    canvas.renderAll();
+    await encode({ format, quality });
   }
-  return performance.now() - started;
+  return { ms: performance.now() - started };
 }
 
-globalThis.pressrun = { load, render, floor };
+/** @type {PageApi} */
+const api = { load, render, floor };
+globalThis.pressrun = api;
