@@ -8,6 +8,13 @@ import { dirname, resolve } from "node:path";
 import { TemplateError } from "../common/errors.ts";
 import { type PageGeometry, pageGeometry, type Unit } from "../pdf/geometry.ts";
 import { fieldsIn } from "./fields.ts";
+import {
+  type ObjectFormat,
+  objectFormat,
+  type ObjectStyle,
+  type QrEcc,
+  TEXT_TYPES,
+} from "./format.ts";
 
 /** A font file the template brings along, loaded into every render page. */
 export interface FontSpec {
@@ -19,9 +26,6 @@ export interface FontSpec {
   /** @default "normal" */
   style: string;
 }
-
-/** Error-correction level of a QR code. */
-export type QrEcc = "L" | "M" | "Q" | "H";
 
 /** An object whose content or visibility depends on the record. */
 export interface VariableObject {
@@ -38,6 +42,8 @@ export interface VariableObject {
   qr?: { value: string; ecc: QrEcc };
   /** Field that must be truthy for the object to show. */
   visibleIf?: string;
+  /** How the render page draws it, from {@linkcode objectFormat}. */
+  style: ObjectStyle;
 }
 
 /** A validated template, ready to be prepared for a render page. */
@@ -68,7 +74,6 @@ export interface FabricDocument {
 /** One serialised Fabric object. */
 export type FabricObject = Record<string, unknown>;
 
-const TEXT_TYPES = new Set(["textbox", "i-text", "itext", "text"]);
 const SHAPE_TYPES = new Set([
   "rect",
   "circle",
@@ -82,7 +87,6 @@ const SHAPE_TYPES = new Set([
   "group",
   ...TEXT_TYPES,
 ]);
-const ECC_LEVELS = new Set(["L", "M", "Q", "H"]);
 const UNITS = new Set(["in", "mm", "px"]);
 /** Canvas objects at most, nested ones included. */
 export const MAX_OBJECTS = 2000;
@@ -233,7 +237,12 @@ export function parseTemplate(
       // A pressrunId from the input would let an object stand in for another.
       delete object.pressrunId;
       checkPaints(object, where, fail);
-      const variable = describe(object, type, where, fail);
+      const format = objectFormat(object, {
+        source,
+        path: where,
+        type: object.type as string,
+      });
+      const variable = describe(object, type, where, format, fail);
       if (variable) {
         variable.id = `v${variables.length}`;
         object.pressrunId = variable.id;
@@ -283,34 +292,19 @@ function describe(
   object: FabricObject,
   type: string,
   where: string,
+  format: ObjectFormat,
   fail: Fail,
 ): VariableObject | undefined {
-  const v: VariableObject = { id: "", path: where, kind: "other" };
-  if (object.visibleIf !== undefined) {
-    const field = typeof object.visibleIf === "string"
-      ? object.visibleIf.trim()
-      : "";
-    if (field === "") {
-      fail(`${where}.visibleIf must be a field name`, `${where}.visibleIf`);
-    }
-    v.visibleIf = field;
-  }
-  if (object.qr !== undefined) {
-    const qr = object.qr;
-    if (!isRecord(qr) || typeof qr.value !== "string" || qr.value === "") {
-      return fail(
-        `${where}.qr.value must be a non-empty string`,
-        `${where}.qr.value`,
-      );
-    }
-    const ecc = qr.ecc ?? "M";
-    if (typeof ecc !== "string" || !ECC_LEVELS.has(ecc.toUpperCase())) {
-      fail(
-        `${where}.qr.ecc must be L, M, Q or H, got ${show(qr.ecc)}`,
-      );
-    }
+  const v: VariableObject = {
+    id: "",
+    path: where,
+    kind: "other",
+    style: format.style,
+  };
+  if (format.visibleIf !== undefined) v.visibleIf = format.visibleIf;
+  if (format.qr) {
     v.kind = "qr";
-    v.qr = { value: qr.value, ecc: (ecc as string).toUpperCase() as QrEcc };
+    v.qr = format.qr;
   } else if (TEXT_TYPES.has(type)) {
     if (typeof object.text !== "string") {
       fail(`${where}.text must be a string`, `${where}.text`);

@@ -11,24 +11,17 @@ import { allSettledOrThrow } from "./_all.ts";
 import type { AssetResolver } from "./assets.ts";
 import { isTruthy, substitute } from "./fields.ts";
 import type { Template, VariableObject } from "./parse.ts";
+import type {
+  ObjectUpdate,
+  PiecePayload,
+  QrMatrix,
+} from "../render/page_api.ts";
 
-/** The new state of one variable object. */
-export interface ObjectUpdate {
-  id: string;
-  visible: boolean;
-  text?: string;
-  /** A `data:` URL, or null to hide the image. */
-  image?: string | null;
-  /** QR matrix: `size`×`size` modules, row by row, "1" for dark. */
-  qr?: { size: number; modules: string };
-}
-
-/** Everything that changes between two pieces. Plain JSON. */
-export interface PiecePayload {
-  /** 1-based record number. */
-  index: number;
-  objects: ObjectUpdate[];
-}
+export type {
+  ObjectUpdate,
+  PiecePayload,
+  QrMatrix,
+} from "../render/page_api.ts";
 
 /**
  * One record's values cannot be turned into a piece (an image it names is
@@ -107,7 +100,7 @@ function qrMatrix(
   ecc: "L" | "M" | "Q" | "H",
   index: number,
   path: string,
-): { size: number; modules: string } {
+): QrMatrix {
   try {
     const { modules } = QRCode.create(text, { errorCorrectionLevel: ecc });
     let bits = "";

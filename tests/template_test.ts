@@ -493,8 +493,8 @@ Deno.test(
         wrapper([{ type: "Rect", qr: { value: "x", ecc: "X" } }]),
         TemplateError,
         [
-          "canvas.objects[0].qr.ecc",
-          "X",
+          'canvas.objects[0] (Rect) "qr.ecc"',
+          '"X"',
         ],
       ],
       [
@@ -502,7 +502,7 @@ Deno.test(
         wrapper([{ type: "Rect", qr: { value: "" } }]),
         TemplateError,
         [
-          "canvas.objects[0].qr.value",
+          'canvas.objects[0] (Rect) "qr.value"',
         ],
       ],
       [
@@ -521,7 +521,7 @@ Deno.test(
         wrapper([{ type: "Rect", visibleIf: 1 }]),
         TemplateError,
         [
-          "canvas.objects[0].visibleIf",
+          'canvas.objects[0] (Rect) "visibleIf"',
         ],
       ],
       [
@@ -529,7 +529,7 @@ Deno.test(
         wrapper([{ type: "Textbox", text: "VIP", visibleIf: "   " }]),
         TemplateError,
         [
-          "canvas.objects[0].visibleIf",
+          'canvas.objects[0] (Textbox) "visibleIf"',
         ],
       ],
       [
@@ -1455,7 +1455,9 @@ Deno.test(
         "a hostile qr.ecc",
         wrapper([{ type: "Rect", qr: { value: "x", ecc: hostile } }]),
         TemplateError,
-        ["canvas.objects[0].qr.ecc must be L, M, Q or H, got an object"],
+        [
+          'canvas.objects[0] (Rect) "qr.ecc" must be "L", "M", "Q" or "H", got an object',
+        ],
       ],
       [
         "a hostile font weight",
