@@ -1,5 +1,29 @@
-// The pressrun API client for the browser: JSON calls with the access token,
-// the dialog that asks for a token on a 401, and images fetched with it.
+// @ts-check
+// The pressrun API client for the browser: one function per endpoint, typed
+// with the server's own types, the access token, the dialog that asks for a
+// token on a 401, and images fetched with it.
+
+/**
+ * A design in the library (GET /api/templates).
+ * @typedef {import("../batch/store.ts").TemplateInfo} TemplateInfo
+ */
+/**
+ * A batch's status as the API and the events stream send it.
+ * @typedef {ReturnType<typeof import("../server/_events.ts").publicStatus>} BatchStatus
+ */
+/**
+ * One record of a batch as GET /api/batches/:id lists it.
+ * @typedef {Pick<import("../batch/manifest.ts").ManifestEntry, "index" | "status" | "file" | "error">} PieceStatus
+ */
+/** @typedef {BatchStatus & { pieces: PieceStatus[] }} BatchDetail */
+/**
+ * What POST /api/check says about a CSV.
+ * @typedef {import("../server/check.ts").CheckAnswer} CheckAnswer
+ */
+/**
+ * A design with its document (GET /api/templates/:id).
+ * @typedef {TemplateInfo & { template: import("./editor_document.js").TemplateDoc }} TemplateDetail
+ */
 
 const TOKEN_KEY = "pressrun.token";
 
@@ -44,14 +68,13 @@ const TOKEN_DIALOG =
  * @returns {HTMLDialogElement}
  */
 function tokenDialog() {
-  let dialog = document.querySelector("#token-dialog");
-  if (!dialog) {
-    dialog = document.createElement("dialog");
-    dialog.id = "token-dialog";
-    dialog.setAttribute("aria-labelledby", "token-title");
-    dialog.innerHTML = TOKEN_DIALOG;
-    document.body.append(dialog);
-  }
+  const found = document.querySelector("dialog#token-dialog");
+  if (found instanceof HTMLDialogElement) return found;
+  const dialog = document.createElement("dialog");
+  dialog.id = "token-dialog";
+  dialog.setAttribute("aria-labelledby", "token-title");
+  dialog.innerHTML = TOKEN_DIALOG;
+  document.body.append(dialog);
   return dialog;
 }
 
@@ -63,8 +86,12 @@ function tokenDialog() {
 function askToken(rejected) {
   tokenAsk ??= new Promise((resolve) => {
     const dialog = tokenDialog();
-    const input = document.querySelector("#token-input");
-    document.querySelector("#token-wrong").hidden = !rejected;
+    const input = dialog.querySelector("input");
+    const wrong = dialog.querySelector("p#token-wrong");
+    if (!input || !(wrong instanceof HTMLElement)) {
+      throw new TypeError("The token dialog lacks its input");
+    }
+    wrong.hidden = !rejected;
     input.value = "";
     dialog.returnValue = "";
     dialog.addEventListener("close", () => {
@@ -80,26 +107,33 @@ function askToken(rejected) {
 }
 
 /**
- * Calls the JSON API. Sends the token, asks for one on a 401 and retries.
+ * @typedef {object} RequestOptions
+ * @property {string} [method] "GET" unless given
+ * @property {FormData | object} [body] sent as is when FormData, as JSON
+ *   otherwise
+ */
+
+/**
+ * Calls the API. Sends the token, asks for one on a 401 and retries.
  * @param {string} path e.g. "/api/templates"
- * @param {{ method?: string, body?: unknown, as?: "json" | "blob" | "response" }} [options]
- *   `body` is sent as is when FormData, as JSON otherwise
- * @returns {Promise<any>} the parsed answer (null for 204)
+ * @param {RequestOptions} [options]
+ * @returns {Promise<Response>} a successful response
  * @throws {ApiError} with the server's `message`
  */
-export async function api(path, options = {}) {
-  const { method = "GET", body, as = "json" } = options;
-  /** @type {RequestInit & { headers: Headers }} */
-  const init = { method, headers: new Headers() };
+async function request(path, options = {}) {
+  const { method = "GET", body } = options;
+  const headers = new Headers();
+  /** @type {RequestInit} */
+  const init = { method, headers };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.body = JSON.stringify(body);
-    init.headers.set("Content-Type", "application/json");
+    headers.set("Content-Type", "application/json");
   }
   for (let attempt = 0;; attempt++) {
     const token = getToken();
-    if (token) init.headers.set("Authorization", `Bearer ${token}`);
-    else init.headers.delete("Authorization");
+    if (token) headers.set("Authorization", `Bearer ${token}`);
+    else headers.delete("Authorization");
     let res;
     try {
       res = await fetch(path, init);
@@ -115,30 +149,129 @@ export async function api(path, options = {}) {
       throw new ApiError(401, "This server needs an access token.");
     }
     if (!res.ok) throw await errorFrom(res);
-    if (as === "response") return res;
-    if (res.status === 204) return null;
-    return as === "blob" ? res.blob() : res.json();
+    return res;
   }
 }
+
+/**
+ * The JSON answer of an endpoint. The wire carries no types: `T` is the
+ * server's own type for this endpoint, named by the function that asks.
+ * @template T
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<T>}
+ */
+async function json(path, options) {
+  const res = await request(path, options);
+  // Response.json() answers `any`: this is where the server's type is given.
+  return await res.json();
+}
+
+/**
+ * The JSON error body every failure carries (server/errors.ts).
+ * @typedef {{ error?: string, message?: string, requestId?: string }} ErrorBody
+ */
 
 /**
  * @param {Response} res a failed response
  * @returns {Promise<ApiError>} carrying the JSON `message` when there is one
  */
 async function errorFrom(res) {
-  const fallback = {
+  /** @type {Record<number, string>} */
+  const words = {
     403: "That is not allowed.",
     404: "That could not be found. It may have been deleted.",
     413: "The file is too large for this server.",
-  }[res.status] ?? `The server answered ${res.status} ${res.statusText}.`;
+  };
+  const fallback = words[res.status] ??
+    `The server answered ${res.status} ${res.statusText}.`;
   try {
-    const json = await res.json();
-    return new ApiError(res.status, json.message || json.error || fallback, {
-      requestId: json.requestId,
+    /** @type {ErrorBody} */
+    const body = await res.json();
+    return new ApiError(res.status, body.message || body.error || fallback, {
+      requestId: body.requestId,
     });
   } catch {
     return new ApiError(res.status, fallback);
   }
+}
+
+const enc = encodeURIComponent;
+
+/** @returns {Promise<TemplateInfo[]>} the library, built-in designs first */
+export function listTemplates() {
+  return json("/api/templates");
+}
+
+/** @param {string} id @returns {Promise<TemplateDetail>} a design and its document */
+export function getTemplate(id) {
+  return json(`/api/templates/${enc(id)}`);
+}
+
+/**
+ * Adds a design to the library.
+ * @param {import("./editor_document.js").TemplateDoc} doc the document
+ * @returns {Promise<TemplateInfo>} the new entry
+ */
+export function addTemplate(doc) {
+  return json("/api/templates", { method: "POST", body: doc });
+}
+
+/** @param {string} id deletes this design @returns {Promise<void>} */
+export async function deleteTemplate(id) {
+  await request(`/api/templates/${enc(id)}`, { method: "DELETE" });
+}
+
+/**
+ * Reads a CSV as a batch would, and checks it against a design.
+ * @param {File} file the CSV
+ * @param {string} [template] the design's library id; none reads the CSV only
+ * @returns {Promise<CheckAnswer>}
+ */
+export function checkCsv(file, template) {
+  const form = new FormData();
+  if (template) form.set("template", template);
+  form.set("data", file, file.name);
+  return json("/api/check", { method: "POST", body: form });
+}
+
+/**
+ * Starts a batch.
+ * @param {FormData} form `template`, `data` and the options
+ * @returns {Promise<Pick<BatchStatus, "id">>} the new batch's id
+ */
+export function createBatch(form) {
+  return json("/api/batches", { method: "POST", body: form });
+}
+
+/** @returns {Promise<BatchStatus[]>} every batch, newest first */
+export function listBatches() {
+  return json("/api/batches");
+}
+
+/** @param {string} id @returns {Promise<BatchDetail>} a batch and its records */
+export function getBatch(id) {
+  return json(`/api/batches/${enc(id)}`);
+}
+
+/**
+ * Cancels or retries a batch.
+ * @param {string} id the batch
+ * @param {"cancel" | "retry"} action
+ * @returns {Promise<BatchStatus>} its status afterwards
+ */
+export function changeBatch(id, action) {
+  return json(`/api/batches/${enc(id)}/${action}`, { method: "POST" });
+}
+
+/**
+ * The API path of a batch's file, with the token for links and streams.
+ * @param {string} id the batch
+ * @param {string} file e.g. "output.pdf", "events"
+ * @returns {string}
+ */
+export function batchUrl(id, file) {
+  return `/api/batches/${enc(id)}/${file}${tokenQuery()}`;
 }
 
 /**
@@ -152,7 +285,7 @@ export async function loadImage(img, path) {
     return;
   }
   try {
-    img.src = URL.createObjectURL(await api(path, { as: "blob" }));
+    img.src = URL.createObjectURL(await (await request(path)).blob());
     img.addEventListener("load", () => URL.revokeObjectURL(img.src), {
       once: true,
     });

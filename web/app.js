@@ -1,7 +1,8 @@
+// @ts-check
 // The pressrun web app at `/`: choose a design, add a CSV, generate a batch
 // and follow it live. Plain ES modules, no build step: this one starts
 // batches and wires the page; each step of the page has its own module.
-import { api } from "./api.js";
+import { createBatch } from "./api.js";
 import { state } from "./app_state.js";
 import { onBatchChosen, refreshBatches } from "./batch_list.js";
 import { $, hideError, showError } from "./dom.js";
@@ -11,18 +12,19 @@ import { refreshChecks, wireDropzone } from "./recipients.js";
 
 /** Starts a batch (POST /api/batches) from the selected design and CSV. */
 async function generate() {
+  const { selected, file } = state;
+  if (!selected || !file) return;
   const form = new FormData();
-  form.set("template", state.selected.id);
-  form.set("data", state.csv.file, state.csv.file.name);
-  form.set("renderer", $("#renderer").value);
-  form.set("merge", String($("#merge").checked));
-  form.set("onError", $("#on-error").value);
+  form.set("template", selected.id);
+  form.set("data", file, file.name);
+  form.set("renderer", $("#renderer", HTMLSelectElement).value);
+  form.set("merge", String($("#merge", HTMLInputElement).checked));
+  form.set("onError", $("#on-error", HTMLSelectElement).value);
   state.starting = true;
-  $("#generate").disabled = true;
+  $("#generate", HTMLButtonElement).disabled = true;
   $("#generate-hint").textContent = "Starting…";
   try {
-    const { id } = await api("/api/batches", { method: "POST", body: form });
-    state.merged.set(id, $("#merge").checked);
+    const { id } = await createBatch(form);
     hideError();
     await openBatch(id);
   } catch (error) {

@@ -1,11 +1,24 @@
+// @ts-check
 // What the page at `/` knows, shared by its modules: the chosen design, the
-// recipient file, whether a batch is starting and the batch on show.
+// recipient file and what the server says about it, whether a batch is
+// starting and the batch on show.
+
+/**
+ * What the server said about the recipient file (POST /api/check), and the
+ * design it was checked against.
+ * @typedef {import("./api.js").CheckAnswer & { template?: string }} Recipients
+ */
 
 export const state = {
-  /** @type {any} the design chosen in the library */ selected: null,
-  /** @type {any} the recipient file, parsed */ csv: null,
+  /** @type {import("./api.js").TemplateInfo | null} the design chosen in the library */
+  selected: null,
+  /** @type {File | null} the recipient file the user chose */
+  file: null,
+  /** @type {Recipients | null} the file's check; null until it answers or when it failed */
+  csv: null,
+  /** Whether the file is being checked. */
+  checking: false,
   starting: false,
-  /** @type {string | null} the batch on show */ batch: null,
-  /** @type {Map<string, boolean>} whether a batch merges its pieces */
-  merged: new Map(),
+  /** @type {string | null} the batch on show */
+  batch: null,
 };

@@ -1,39 +1,99 @@
+// @ts-check
 // Page helpers shared by the app and the editor: finding and making elements,
 // the error banner, and keeping the address in step with the page.
 import { ApiError } from "./api.js";
 
 /**
+ * The element of the page matching `selector`, checked to be a `type`
+ * (`HTMLElement` when not given).
+ * @overload
  * @param {string} selector a CSS selector
- * @returns {any} the first matching element
+ * @returns {HTMLElement}
  */
-export function $(selector) {
-  return document.querySelector(selector);
+/**
+ * @template {Element} T
+ * @overload
+ * @param {string} selector a CSS selector
+ * @param {new () => T} type the element's class, e.g. `HTMLInputElement`
+ * @returns {T}
+ */
+/**
+ * @param {string} selector
+ * @param {new () => Element} [type]
+ * @returns {Element}
+ * @throws {TypeError} when the page has no such element: a bug of the page
+ */
+export function $(selector, type = HTMLElement) {
+  const el = document.querySelector(selector);
+  if (!(el instanceof type)) {
+    throw new TypeError(`The page has no ${type.name} ${selector}`);
+  }
+  return el;
 }
 
 /**
  * Creates an element.
- * @param {string} tag element name
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag element name
  * @param {Record<string, string | number | boolean>} [attrs] attributes;
  *   false leaves one out
  * @param {...(Node | string)} children nodes or text
- * @returns {HTMLElement} the element
+ * @returns {HTMLElementTagNameMap[K]} the element
  */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
-    if (value !== false) el.setAttribute(name, value === true ? "" : value);
+    if (value !== false) {
+      el.setAttribute(name, value === true ? "" : String(value));
+    }
   }
   el.append(...children);
   return el;
 }
 
 /**
- * Clones a `<template>` of the page.
+ * Clones the content of a `<template>` of the page.
  * @param {string} id the template element's id
- * @returns {any} its first element
+ * @returns {HTMLElement} a copy of its first element
  */
 export function clone(id) {
-  return document.getElementById(id).content.firstElementChild.cloneNode(true);
+  const first = $(`template#${id}`, HTMLTemplateElement).content
+    .firstElementChild?.cloneNode(true);
+  if (!(first instanceof HTMLElement)) {
+    throw new TypeError(`The template #${id} has no element`);
+  }
+  return first;
+}
+
+/**
+ * The first element inside `root` matching `selector`, checked to be a
+ * `type` (`HTMLElement` when not given).
+ * @overload
+ * @param {ParentNode} root where to look
+ * @param {string} selector a CSS selector
+ * @returns {HTMLElement}
+ */
+/**
+ * @template {Element} T
+ * @overload
+ * @param {ParentNode} root where to look
+ * @param {string} selector a CSS selector
+ * @param {new () => T} type the element's class
+ * @returns {T}
+ */
+/**
+ * @param {ParentNode} root
+ * @param {string} selector
+ * @param {new () => Element} [type]
+ * @returns {Element}
+ * @throws {TypeError} when there is no such element: a bug of the page
+ */
+export function within(root, selector, type = HTMLElement) {
+  const el = root.querySelector(selector);
+  if (!(el instanceof type)) {
+    throw new TypeError(`No ${type.name} ${selector} in the element`);
+  }
+  return el;
 }
 
 /**

@@ -1,9 +1,10 @@
+// @ts-check
 // The design editor at /editor?id=… (blank for a new design): a Fabric canvas
 // in design coordinates, scaled to fit the window. Saving posts a new template
 // and goes back to the library. Plain ES modules, no build step; Fabric comes
 // from the classic script /fabric.js. This one opens and saves the design and
 // wires the page; the editor_*.js modules do the rest.
-import { api } from "./api.js";
+import { addTemplate, getTemplate } from "./api.js";
 import { $, hideError, showError } from "./dom.js";
 import { buildTemplate, prepare } from "./editor_document.js";
 import {
@@ -30,81 +31,93 @@ import {
   showPage,
 } from "./editor_page.js";
 import { showProps, wireProps } from "./editor_props.js";
-import { changed, state } from "./editor_state.js";
-
-const fabric = globalThis.fabric;
+import { canvas, changed, fabric, state } from "./editor_state.js";
 
 /** Saves the design as a new template, then goes back to the library. */
 async function save() {
-  const name = $("#template-name").value.trim();
+  const name = $("#template-name", HTMLInputElement).value.trim();
   if (!name) return showError(new Error("Give the design a name first."));
-  $("#save").disabled = true;
+  const button = $("#save", HTMLButtonElement);
+  button.disabled = true;
   try {
-    const body = buildTemplate(name);
-    const created = await api("/api/templates", { method: "POST", body });
+    const created = await addTemplate(buildTemplate(name));
     state.dirty = false;
     location.href = `/?template=${encodeURIComponent(created.id)}`;
   } catch (error) {
     showError(error, "Could not save the design.");
   } finally {
-    $("#save").disabled = false;
+    button.disabled = false;
   }
 }
 
 /** @param {string} id opens this template (GET /api/templates/:id) */
 async function openTemplate(id) {
-  const { name, template } = await api(
-    `/api/templates/${encodeURIComponent(id)}`,
-  );
-  const doc = template.canvas ?? template;
-  state.bare = !template.canvas;
-  state.page = state.bare
+  const { name, template } = await getTemplate(id);
+  const doc = "canvas" in template ? template.canvas : template;
+  state.bare = !("canvas" in template);
+  state.fonts = "canvas" in template ? template.fonts : undefined;
+  state.page = "canvas" in template
     ? {
-      size: { width: doc.width, height: doc.height, unit: "px" },
-      dpi: 72,
-      bleed: 0,
-    }
-    : {
       size: template.size,
       dpi: template.dpi ?? 300,
       bleed: template.bleed ?? 0,
+    }
+    : {
+      size: { width: doc.width ?? 0, height: doc.height ?? 0, unit: "px" },
+      dpi: 72,
+      bleed: 0,
     };
-  state.fonts = template.fonts;
   const size = designSize(state.page);
   state.width = doc.width ?? size.width;
   state.height = doc.height ?? size.height;
-  $("#template-name").value = `${template.name ?? name} (copy)`;
+  $("#template-name", HTMLInputElement).value = `${
+    template.name ?? name
+  } (copy)`;
   showPage(false);
   // Fabric would set width/height as plain properties of the canvas.
   const { objects = [], width: _w, height: _h, ...rest } = structuredClone(doc);
   objects.forEach(prepare);
-  await state.canvas.loadFromJSON({ ...rest, objects });
-  state.canvas.backgroundColor ||= "#ffffff";
+  await canvas().loadFromJSON({ ...rest, objects });
+  canvas().backgroundColor ||= "#ffffff";
   collectFields();
   fit();
 }
 
 /** Wires the editor up and opens the template named in the address. */
 async function main() {
-  if (!fabric) return showError(new Error("The drawing library did not load."));
-  const canvas = state.canvas = new fabric.Canvas("canvas", {
+  let lib;
+  try {
+    lib = fabric();
+  } catch (error) {
+    return showError(error);
+  }
+  const c = state.canvas = new lib.Canvas("canvas", {
     preserveObjectStacking: true,
     backgroundColor: "#ffffff",
   });
-  canvas.on("after:render", drawGuides);
-  for (const type of ["created", "updated", "cleared"]) {
-    canvas.on(`selection:${type}`, showProps);
-  }
-  canvas.on("object:modified", () => {
+  c.on("after:render", drawGuides);
+  c.on("selection:created", showProps);
+  c.on("selection:updated", showProps);
+  c.on("selection:cleared", showProps);
+  c.on("object:modified", () => {
     changed();
     showProps();
   });
-  canvas.on("text:changed", () => {
+  c.on("text:changed", () => {
     changed();
     collectFields();
   });
+  /**
+   * @param {string} id an element
+   * @param {string} type an event
+   * @param {(e: Event) => void} fn what it does
+   */
   const on = (id, type, fn) => $(id).addEventListener(type, fn);
-  const file = (fn) => (e) => e.target.files[0] && fn(e.target.files[0]);
+  /** @param {(file: File) => void} fn @returns {(e: Event) => void} */
+  const file = (fn) => (e) => {
+    const chosen = e.target instanceof HTMLInputElement && e.target.files?.[0];
+    if (chosen) fn(chosen);
+  };
   on("#save", "click", save);
   on("#add-text", "click", addText);
   on("#add-qr", "click", addQr);
@@ -115,7 +128,9 @@ async function main() {
   on("#bring-forward", "click", () => restack("bringObjectForward"));
   on("#send-backward", "click", () => restack("sendObjectBackwards"));
   on("#add-field", "click", addTypedField);
-  on("#field-name", "keydown", (e) => e.key === "Enter" && addTypedField());
+  on("#field-name", "keydown", (e) => {
+    if (e instanceof KeyboardEvent && e.key === "Enter") addTypedField();
+  });
   on("#field-csv", "change", file(fieldsFromCsv));
   on("#error-dismiss", "click", hideError);
   on("#size-unit", "change", changeUnit);
@@ -127,7 +142,7 @@ async function main() {
   addEventListener("resize", fit);
   addEventListener("beforeunload", (e) => state.dirty && e.preventDefault());
   // For end-to-end tests: the canvas and the document Save would post.
-  globalThis.pressrunEditor = { canvas, buildTemplate };
+  Object.assign(globalThis, { pressrunEditor: { canvas: c, buildTemplate } });
 
   const id = new URLSearchParams(location.search).get("id");
   let opened = false;

@@ -1,7 +1,55 @@
-// The editor's side of a template document: which objects are text and
-// images, stand-ins for images the editor cannot load, and the conversion
-// between the saved JSON and what the Fabric canvas holds.
-import { state } from "./editor_state.js";
+// @ts-check
+// The editor's side of a template document: the format's extensions on
+// Fabric objects, which objects are text and images, stand-ins for images
+// the editor cannot load, and the conversion between the saved JSON and what
+// the Fabric canvas holds.
+import { canvas, fabric, state } from "./editor_state.js";
+
+/**
+ * A QR code's content: `value` with placeholders, filled in per record.
+ * @typedef {{ value: string, ecc?: import("../template/format.ts").QrEcc }} QrSpec
+ */
+/**
+ * The template format's properties on a Fabric object (see DESIGN.md), and
+ * the editor's bookkeeping: `pressrunSrc` is an image's source while a
+ * stand-in shows, `pressrunBox` a shrink-to-fit text's box height (Fabric
+ * recomputes `height` from the text). Neither is saved under its own name.
+ * @typedef {object} Extensions
+ * @property {QrSpec} [qr] draws a QR code over the object's box
+ * @property {import("../template/format.ts").TextFit | import("../template/format.ts").ImageFit} [fit]
+ *   "shrink" on a text; "cover", "contain" or "fill" on an image
+ * @property {number} [minFontSize] smallest size a shrinking text may reach
+ * @property {string} [visibleIf] the field that must be set for it to show
+ * @property {string} [pressrunSrc]
+ * @property {number} [pressrunBox]
+ */
+/** @typedef {import("fabric").FabricObject & Extensions} EditorObject */
+/** @typedef {import("fabric").FabricText & Extensions} EditorText */
+/** @typedef {import("fabric").FabricImage & Extensions} EditorImage */
+/**
+ * One object of a saved canvas: Fabric's JSON with the extensions.
+ * @typedef {Extensions & { type?: string, src?: string, width?: number, height?: number, objects?: SavedObject[], [key: string]: unknown }} SavedObject
+ */
+/**
+ * A saved canvas: what Fabric's `toObject()` writes, in design pixels.
+ * @typedef {{ objects: SavedObject[], width?: number, height?: number }} SavedCanvas
+ */
+/**
+ * A template document as the editor opens and saves it: a page set-up and a
+ * canvas, or a bare Fabric document (its page is its pixel size).
+ * @typedef {TemplateWithPage | ({ name?: string } & SavedCanvas)} TemplateDoc
+ */
+/**
+ * A template document with a page set-up; the server takes 300 dpi and no
+ * bleed when they are left out.
+ * @typedef {object} TemplateWithPage
+ * @property {string} name
+ * @property {import("./editor_state.js").PageSetup["size"]} size
+ * @property {number} [dpi]
+ * @property {number} [bleed]
+ * @property {unknown[]} [fonts] kept as they came
+ * @property {SavedCanvas} canvas
+ */
 
 /** Custom properties Fabric must keep when it serialises. */
 const KEEP = [
@@ -14,21 +62,31 @@ const KEEP = [
 ];
 const TEXT_TYPES = new Set(["textbox", "i-text", "itext", "text"]);
 
-/** @param {any} o a Fabric object or its JSON @returns {boolean} text? */
-export function isText(o) {
-  return TEXT_TYPES.has(String(o?.type).toLowerCase());
+/** @returns {EditorObject | undefined} the selected object, if any */
+export function selected() {
+  return canvas().getActiveObject();
 }
 
-/** @param {any} o a Fabric object or its JSON @returns {boolean} image? */
+/** @returns {EditorObject[]} the design's objects, bottom first */
+export function objects() {
+  return canvas().getObjects();
+}
+
+/** @param {EditorObject | undefined} o @returns {o is EditorText} text? */
+export function isText(o) {
+  return o instanceof fabric().FabricText;
+}
+
+/** @param {EditorObject | undefined} o @returns {o is EditorImage} image? */
 export function isImage(o) {
-  return String(o?.type).toLowerCase() === "image";
+  return o instanceof fabric().FabricImage;
 }
 
 /**
  * A grey box standing in for an image the editor cannot load (a `{{photo}}`
  * field or a file beside the template), exactly the object's size.
- * @param {number} width in pixels
- * @param {number} height in pixels
+ * @param {number | undefined} width in pixels
+ * @param {number | undefined} height in pixels
  * @param {string} label what it stands for
  * @returns {string} an SVG data: URL
  */
@@ -49,22 +107,22 @@ export function placeholder(width, height, label) {
 }
 
 /**
- * Readies one serialised object for the editor: an image source the editor
+ * Readies one saved object for the editor: an image source the editor
  * cannot load becomes a placeholder (the source kept in `pressrunSrc`); a
- * shrink-to-fit text keeps its stated box height in `pressrunBox`, since
- * Fabric recomputes `height` from the text.
- * @param {any} o a serialised Fabric object, changed in place
+ * shrink-to-fit text keeps its stated box height in `pressrunBox`.
+ * @param {SavedObject} o changed in place
  */
 export function prepare(o) {
-  if (isImage(o) && !/^(data|blob):/.test(o.src ?? "")) {
+  const type = String(o.type).toLowerCase();
+  if (type === "image" && !/^(data|blob):/.test(o.src ?? "")) {
     o.pressrunSrc = o.src;
     o.src = placeholder(o.width, o.height, String(o.src ?? "image"));
   }
-  if (isText(o) && o.fit === "shrink") o.pressrunBox ??= o.height;
+  if (TEXT_TYPES.has(type) && o.fit === "shrink") o.pressrunBox ??= o.height;
   o.objects?.forEach(prepare);
 }
 
-/** @param {any} o a saved object: undoes {@linkcode prepare} in place */
+/** @param {SavedObject} o a saved object: undoes {@linkcode prepare} in place */
 function restore(o) {
   if (o.pressrunSrc) o.src = o.pressrunSrc;
   if (o.fit === "shrink" && o.pressrunBox) o.height = o.pressrunBox;
@@ -78,15 +136,17 @@ function restore(o) {
  * The template document to save. The trim line is painted after each render,
  * never an object, so it is never saved.
  * @param {string} name the design's name
- * @returns {any} the template JSON
+ * @returns {TemplateDoc} the template JSON
  */
 export function buildTemplate(name) {
-  state.canvas.discardActiveObject(); // ends text editing too
-  const doc = state.canvas.toObject(KEEP);
+  canvas().discardActiveObject(); // ends text editing too
+  // Fabric's toObject() answers `any`: it is the canvas as SavedCanvas says.
+  /** @type {SavedCanvas} */
+  const doc = canvas().toObject(KEEP);
   doc.objects.forEach(restore);
-  const canvas = { ...doc, width: state.width, height: state.height };
-  if (state.bare) return { name, ...canvas };
+  const saved = { ...doc, width: state.width, height: state.height };
+  if (state.bare) return { name, ...saved };
   const { size, dpi, bleed } = state.page;
   const fonts = state.fonts ? { fonts: state.fonts } : {};
-  return { name, size, dpi, bleed, ...fonts, canvas };
+  return { name, size, dpi, bleed, ...fonts, canvas: saved };
 }

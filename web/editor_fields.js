@@ -1,16 +1,24 @@
+// @ts-check
 // The fields of a design: the {{ name }} placeholders its objects use, the
 // field buttons that insert one into the selected object, and fields typed
 // in or taken from the columns of a CSV.
-import { parseCsv } from "./csv.js";
+import { fieldsIn } from "../common/rules.js";
+import { checkCsv } from "./api.js";
 import { $, h, hideError, showError } from "./dom.js";
-import { isImage, isText, placeholder } from "./editor_document.js";
-import { changed, state } from "./editor_state.js";
+import {
+  isImage,
+  isText,
+  objects,
+  placeholder,
+  selected,
+} from "./editor_document.js";
+import { canvas, changed, fabric, state } from "./editor_state.js";
 
-const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
+/** @typedef {import("./editor_document.js").EditorObject} EditorObject */
 
 /**
  * Sets where an image comes from: a `{{field}}` or a file name.
- * @param {any} obj the image
+ * @param {import("./editor_document.js").EditorImage} obj the image
  * @param {string} src its new source
  */
 export async function setSource(obj, src) {
@@ -19,7 +27,7 @@ export async function setSource(obj, src) {
   const { width, height, scaleX, scaleY } = obj;
   await obj.setSrc(placeholder(width, height, obj.pressrunSrc));
   obj.set({ width, height, scaleX, scaleY });
-  state.canvas.requestRenderAll();
+  canvas().requestRenderAll();
   collectFields();
   changed();
 }
@@ -30,18 +38,21 @@ export async function setSource(obj, src) {
  * @param {string} name a field name
  */
 function insertField(name) {
-  const obj = state.canvas.getActiveObject();
+  const obj = selected();
   const token = `{{${name}}}`;
   if (obj?.qr) obj.qr = { ...obj.qr, value: obj.qr.value + token };
   else if (isImage(obj)) setSource(obj, token);
-  else if (isText(obj) && obj.isEditing) {
+  else if (obj instanceof fabric().IText && obj.isEditing) {
     const start = obj.selectionStart;
     obj.insertChars(token, undefined, start, obj.selectionEnd);
     obj.selectionStart = obj.selectionEnd = start +
       obj.graphemeSplit(token).length;
-    obj.hiddenTextarea.value = obj.text;
-    obj._updateTextarea();
-    obj.hiddenTextarea.focus();
+    const textarea = obj.hiddenTextarea;
+    if (textarea) {
+      textarea.value = obj.text;
+      obj._updateTextarea();
+      textarea.focus();
+    }
   } else if (isText(obj)) {
     obj.set("text", obj.text + token);
     obj.initDimensions();
@@ -51,26 +62,30 @@ function insertField(name) {
     );
   }
   obj.setCoords();
-  state.canvas.requestRenderAll();
+  canvas().requestRenderAll();
   state.fields.add(name);
   renderFields();
   // As Fabric does after a drag: the editor marks the design changed and
   // shows the new value in the "Selected" panel.
-  state.canvas.fire("object:modified", { target: obj });
+  canvas().fire("object:modified", { target: obj });
 }
 
 /** Gathers the fields the design uses into the field list. */
 export function collectFields() {
+  /** @param {EditorObject} obj */
   const visit = (obj) => {
-    for (const text of [obj.text, obj.pressrunSrc, obj.qr?.value]) {
-      for (const m of String(text ?? "").matchAll(PLACEHOLDER)) {
-        state.fields.add(m[1]);
-      }
+    const texts = [
+      isText(obj) ? obj.text : undefined,
+      obj.pressrunSrc,
+      obj.qr?.value,
+    ];
+    for (const text of texts) {
+      for (const name of fieldsIn(text ?? "")) state.fields.add(name);
     }
     if (obj.visibleIf) state.fields.add(obj.visibleIf);
-    obj.getObjects?.().forEach(visit);
+    if (obj instanceof fabric().Group) obj.getObjects().forEach(visit);
   };
-  state.canvas.getObjects().forEach(visit);
+  objects().forEach(visit);
   state.fields.delete("");
   renderFields();
 }
@@ -101,18 +116,23 @@ export function renderFields() {
 
 /** Adds the field typed in the field name box. */
 export function addTypedField() {
-  const name = $("#field-name").value.replace(/[{}]/g, "").trim();
+  const input = $("#field-name", HTMLInputElement);
+  const name = input.value.replace(/[{}]/g, "").trim();
   if (!name) return;
   state.fields.add(name);
-  $("#field-name").value = "";
+  input.value = "";
   renderFields();
 }
 
-/** @param {File} file a CSV whose column names become fields */
+/**
+ * Adds the column names of a CSV as fields. The server reads the file, as it
+ * would for a batch.
+ * @param {File} file the CSV
+ */
 export async function fieldsFromCsv(file) {
   try {
-    const head = (await file.slice(0, 65536).text()).split(/\r\n|\r|\n/, 1)[0];
-    for (const name of parseCsv(head, 0).headers) state.fields.add(name);
+    const { columns } = await checkCsv(file);
+    for (const name of columns) state.fields.add(name);
     renderFields();
     hideError();
   } catch (error) {

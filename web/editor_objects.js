@@ -1,25 +1,26 @@
+// @ts-check
 // Adding, removing and moving the objects of a design: text boxes, QR codes,
 // photo fields and embedded images, and the keys that act on the selection.
 import { showError } from "./dom.js";
-import { placeholder } from "./editor_document.js";
+import { objects, placeholder, selected } from "./editor_document.js";
 import { collectFields } from "./editor_fields.js";
-import { changed, state, trimInset } from "./editor_state.js";
+import { canvas, changed, fabric, state, trimInset } from "./editor_state.js";
 
-const fabric = globalThis.fabric;
+/** @typedef {import("./editor_document.js").EditorObject} EditorObject */
 
-/** @param {any} obj a new object: placed, added and selected */
+/** @param {EditorObject} obj a new object: placed, added and selected */
 function addObject(obj) {
   const { x, y } = trimInset();
-  const n = state.canvas.getObjects().length % 6;
+  const n = objects().length % 6;
   obj.set({
     originX: "left",
     originY: "top",
     left: x + state.width * (0.05 + n * 0.04),
     top: y + state.height * (0.05 + n * 0.04),
   });
-  state.canvas.add(obj);
-  state.canvas.setActiveObject(obj);
-  state.canvas.requestRenderAll();
+  canvas().add(obj);
+  canvas().setActiveObject(obj);
+  canvas().requestRenderAll();
   collectFields();
   changed();
 }
@@ -27,7 +28,7 @@ function addObject(obj) {
 /** Adds a text box. */
 export function addText() {
   addObject(
-    new fabric.Textbox("Your text here", {
+    new (fabric().Textbox)("Your text here", {
       width: Math.round(state.width * 0.4),
       fontSize: Math.round(state.height / 20),
       fontFamily: "Noto Sans",
@@ -39,7 +40,12 @@ export function addText() {
 /** Adds a QR code: a white square whose `qr.value` is encoded per record. */
 export function addQr() {
   const side = Math.round(Math.min(300, state.width / 2, state.height / 2));
-  const rect = new fabric.Rect({ width: side, height: side, fill: "#FFFFFF" });
+  /** @type {EditorObject} */
+  const rect = new (fabric().Rect)({
+    width: side,
+    height: side,
+    fill: "#FFFFFF",
+  });
   rect.qr = { value: "{{url}}", ecc: "M" };
   addObject(rect);
 }
@@ -48,7 +54,8 @@ export function addQr() {
 export async function addPhoto() {
   const side = Math.round(Math.min(state.width, state.height) * 0.3);
   const url = placeholder(side, side, "{{photo}}");
-  const img = await fabric.FabricImage.fromURL(url);
+  /** @type {EditorObject} */
+  const img = await fabric().FabricImage.fromURL(url);
   img.pressrunSrc = "{{photo}}";
   addObject(img);
 }
@@ -71,9 +78,9 @@ export async function addImage(file) {
     const el = document.createElement("canvas");
     el.width = Math.max(1, Math.round(w * scale));
     el.height = Math.max(1, Math.round(ht * scale));
-    el.getContext("2d").drawImage(source, 0, 0, el.width, el.height);
+    el.getContext("2d")?.drawImage(source, 0, 0, el.width, el.height);
     const type = file.type === "image/jpeg" ? "image/jpeg" : "image/png";
-    addObject(await fabric.FabricImage.fromURL(el.toDataURL(type, 0.9)));
+    addObject(await fabric().FabricImage.fromURL(el.toDataURL(type, 0.9)));
   } catch (error) {
     showError(error, `Could not add “${file.name}”: is it an image?`);
   } finally {
@@ -83,43 +90,47 @@ export async function addImage(file) {
 
 /** Deletes the selected objects. */
 export function removeSelected() {
-  const chosen = state.canvas.getActiveObjects();
-  state.canvas.discardActiveObject();
-  state.canvas.remove(...chosen);
-  state.canvas.requestRenderAll();
+  const chosen = canvas().getActiveObjects();
+  canvas().discardActiveObject();
+  canvas().remove(...chosen);
+  canvas().requestRenderAll();
   changed();
 }
 
 /** @param {"bringObjectForward" | "sendObjectBackwards"} method moves the selection */
 export function restack(method) {
-  const obj = state.canvas.getActiveObject();
+  const obj = selected();
   if (!obj) return;
-  state.canvas[method](obj);
-  state.canvas.requestRenderAll();
+  canvas()[method](obj);
+  canvas().requestRenderAll();
   changed();
 }
 
+/** @type {Record<string, [number, number]>} a nudge's direction, by key */
+const NUDGES = {
+  ArrowLeft: [-1, 0],
+  ArrowRight: [1, 0],
+  ArrowUp: [0, -1],
+  ArrowDown: [0, 1],
+};
+
 /** @param {KeyboardEvent} e Delete removes the selection, arrows nudge it */
 export function onKey(e) {
-  const obj = state.canvas.getActiveObject();
-  if (!obj || obj.isEditing || e.target.closest?.("input, select, textarea")) {
-    return;
-  }
+  const obj = selected();
+  const inField = e.target instanceof Element &&
+    e.target.closest("input, select, textarea");
+  const editing = obj instanceof fabric().IText && obj.isEditing;
+  if (!obj || editing || inField) return;
   if (e.key === "Delete" || e.key === "Backspace") {
     e.preventDefault();
     return removeSelected();
   }
+  const [dx, dy] = NUDGES[e.key] ?? [];
+  if (dx === undefined || dy === undefined) return;
   const step = e.shiftKey ? 10 : 1;
-  const [dx, dy] = {
-    ArrowLeft: [-step, 0],
-    ArrowRight: [step, 0],
-    ArrowUp: [0, -step],
-    ArrowDown: [0, step],
-  }[e.key] ?? [];
-  if (dx === undefined) return;
   e.preventDefault();
-  obj.set({ left: obj.left + dx, top: obj.top + dy });
+  obj.set({ left: obj.left + dx * step, top: obj.top + dy * step });
   obj.setCoords();
-  state.canvas.requestRenderAll();
+  canvas().requestRenderAll();
   changed();
 }

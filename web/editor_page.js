@@ -1,29 +1,56 @@
+// @ts-check
 // The editor's page set-up: size, unit, resolution and bleed (editable for a
 // new design only), and the zoom that fits the page to the window.
 import { $ } from "./dom.js";
-import { changed, state } from "./editor_state.js";
+import { canvas, changed, state } from "./editor_state.js";
 import { formatSize } from "./format.js";
 
+/** @typedef {import("./editor_state.js").PageSetup} PageSetup */
+/** @typedef {import("./editor_state.js").Unit} Unit */
+
 /**
- * @param {{ size: { width: number, height: number, unit: string }, dpi: number, bleed: number }} page
+ * @param {Unit} unit a page unit
+ * @param {number} dpi the resolution
+ * @returns {number} how many of it make an inch
+ */
+function perInch(unit, dpi) {
+  return { in: 1, mm: 25.4, px: dpi }[unit];
+}
+
+/**
+ * @param {string} value the unit input's value
+ * @returns {value is Unit} whether it is a page unit
+ */
+function isUnit(value) {
+  return value === "in" || value === "mm" || value === "px";
+}
+
+/**
+ * @param {PageSetup} page
  * @returns {{ width: number, height: number }} the design space in pixels
  */
 export function designSize({ size, dpi, bleed }) {
-  const perInch = { in: 1, mm: 25.4, px: dpi }[size.unit] ?? 1;
-  const px = (v) => Math.round(((v + 2 * bleed) / perInch) * dpi);
+  /** @param {number} v a length in the size's unit */
+  const px = (v) =>
+    Math.round(((v + 2 * bleed) / perInch(size.unit, dpi)) * dpi);
   return { width: px(size.width), height: px(size.height) };
+}
+
+/** @param {string} id a number input's id @returns {HTMLInputElement} */
+function numberInput(id) {
+  return $(id, HTMLInputElement);
 }
 
 /** @param {boolean} editable fills the page inputs; locked for a saved design */
 export function showPage(editable) {
   const { size, dpi, bleed } = state.page;
-  $("#size-width").value = size.width;
-  $("#size-height").value = size.height;
-  $("#size-unit").value = size.unit;
-  $("#dpi").value = dpi;
-  $("#bleed").value = bleed;
-  $("#page-setup").disabled = !editable;
-  $("#page-details").open = editable;
+  numberInput("#size-width").value = String(size.width);
+  numberInput("#size-height").value = String(size.height);
+  $("#size-unit", HTMLSelectElement).value = size.unit;
+  numberInput("#dpi").value = String(dpi);
+  numberInput("#bleed").value = String(bleed);
+  $("#page-setup", HTMLFieldSetElement).disabled = !editable;
+  $("#page-details", HTMLDetailsElement).open = editable;
   $("#page-note").textContent = editable
     ? "The dashed line is where the page is trimmed."
     : "A saved design keeps its page size. The dashed line is the trim.";
@@ -31,8 +58,8 @@ export function showPage(editable) {
 
 /** Applies the page inputs (a new design only): resizes the design space. */
 export function applyPage() {
-  const num = (id) => Number($(id).value);
-  const unit = $("#size-unit").value;
+  const unit = $("#size-unit", HTMLSelectElement).value;
+  if (!isUnit(unit)) return;
   const size = { width: num("#size-width"), height: num("#size-height"), unit };
   const page = { size, dpi: num("#dpi"), bleed: num("#bleed") || 0 };
   const problem = !(size.width > 0 && size.height > 0)
@@ -52,14 +79,22 @@ export function applyPage() {
   changed();
 }
 
-/** @param {Event} e the unit's change: converts the numbers, then applies */
-export function changeUnit(e) {
-  const perInch = { in: 1, mm: 25.4, px: Number($("#dpi").value) || 300 };
-  const ratio = perInch[e.target.value] / perInch[state.page.size.unit];
+/** The unit's change: converts the numbers to the new unit, then applies. */
+export function changeUnit() {
+  const unit = $("#size-unit", HTMLSelectElement).value;
+  if (!isUnit(unit)) return;
+  const dpi = num("#dpi") || 300;
+  const ratio = perInch(unit, dpi) / perInch(state.page.size.unit, dpi);
   for (const id of ["#size-width", "#size-height", "#bleed"]) {
-    $(id).value = String(Math.round(Number($(id).value) * ratio * 1000) / 1000);
+    const input = numberInput(id);
+    input.value = String(Math.round(Number(input.value) * ratio * 1000) / 1000);
   }
   applyPage();
+}
+
+/** @param {string} id @returns {number} the number in an input */
+function num(id) {
+  return Number(numberInput(id).value);
 }
 
 /** Scales the canvas to fit the stage, keeping design coordinates. */
@@ -69,11 +104,11 @@ export function fit() {
     (stage.clientWidth - 48) / state.width,
     (stage.clientHeight - 48) / state.height,
   );
-  state.canvas.setDimensions({
+  canvas().setDimensions({
     width: Math.round(state.width * zoom),
     height: Math.round(state.height * zoom),
   });
-  state.canvas.setZoom(zoom);
+  canvas().setZoom(zoom);
   const { size, bleed, dpi } = state.page;
   const extra = bleed ? ` + ${bleed} ${size.unit} bleed` : "";
   const page = `${formatSize(size)}${extra}`;

@@ -1,53 +1,96 @@
+// @ts-check
 // The "Selected" panel of the editor: the settings of the selected object
 // (font size, colour, shrink-to-fit, QR content, image source…), read from
 // it and written back as they are edited.
 import { $ } from "./dom.js";
-import { isImage, isText } from "./editor_document.js";
+import { isImage, isText, selected } from "./editor_document.js";
 import { setSource } from "./editor_fields.js";
-import { changed, state } from "./editor_state.js";
+import { canvas, changed, fabric } from "./editor_state.js";
+
+/** @typedef {import("./editor_document.js").EditorObject} EditorObject */
+/** @typedef {import("../template/format.ts").QrEcc} QrEcc */
+/** @typedef {import("../template/format.ts").ImageFit} ImageFit */
 
 const HEX = /^#[0-9a-f]{6}$/i;
 
 /**
- * How each input of the "Selected" panel reads and writes the selected
- * object: `[get, set]`, by input id.
- * @type {Record<string, [(o: any) => unknown, (o: any, v: any) => unknown]>}
+ * How each text input or select of the "Selected" panel reads and writes
+ * the selected object: `[get, set]`, by element id.
+ * @type {Record<string, [(o: EditorObject) => string, (o: EditorObject, v: string) => unknown]>}
  */
-const PROPS = {
+const FIELDS = {
   "prop-font-size": [
-    (o) => o.fontSize,
-    (o, v) => v > 0 && o.set("fontSize", +v),
+    (o) => isText(o) ? String(o.fontSize) : "",
+    (o, v) => isText(o) && Number(v) > 0 && o.set("fontSize", Number(v)),
   ],
   "prop-fill": [
-    (o) => HEX.test(o.fill) ? o.fill : "#000000",
+    (o) => typeof o.fill === "string" && HEX.test(o.fill) ? o.fill : "#000000",
     (o, v) => o.set("fill", v),
   ],
-  "prop-fit": [(o) => o.fit === "shrink", (o, on) => {
-    o.fit = on ? "shrink" : undefined;
-    if (on) o.pressrunBox ??= o.height;
-  }],
   "prop-min-font": [
-    (o) => o.minFontSize ?? "",
-    (o, v) => o.minFontSize = v > 0 ? +v : undefined,
+    (o) => String(o.minFontSize ?? ""),
+    (o, v) => o.minFontSize = Number(v) > 0 ? Number(v) : undefined,
   ],
   "prop-box-height": [
-    (o) => Math.round(o.pressrunBox ?? o.height),
-    (o, v) => v > 0 && (o.pressrunBox = +v),
+    (o) => String(Math.round(o.pressrunBox ?? o.height)),
+    (o, v) => Number(v) > 0 && (o.pressrunBox = Number(v)),
   ],
-  "prop-qr-value": [(o) => o.qr.value, (o, v) => o.qr = { ...o.qr, value: v }],
-  "prop-qr-ecc": [(o) => o.qr.ecc ?? "M", (o, v) => o.qr = { ...o.qr, ecc: v }],
-  "prop-src": [(o) => o.pressrunSrc ?? "", (o, v) => setSource(o, v)],
-  "prop-image-fit": [(o) => o.fit ?? "cover", (o, v) => o.fit = v],
+  "prop-qr-value": [
+    (o) => o.qr?.value ?? "",
+    (o, v) => o.qr && (o.qr = { ...o.qr, value: v }),
+  ],
+  "prop-qr-ecc": [
+    (o) => o.qr?.ecc ?? "M",
+    (o, v) => o.qr && isEcc(v) && (o.qr = { ...o.qr, ecc: v }),
+  ],
+  "prop-src": [
+    (o) => o.pressrunSrc ?? "",
+    (o, v) => isImage(o) && setSource(o, v),
+  ],
+  "prop-image-fit": [
+    (o) => o.fit ?? "cover",
+    (o, v) => isImageFit(v) && (o.fit = v),
+  ],
   "prop-visible-if": [
     (o) => o.visibleIf ?? "",
     (o, v) => o.visibleIf = v.trim() || undefined,
   ],
 };
 
+/**
+ * How each checkbox of the panel reads and writes the selected object.
+ * @type {Record<string, [(o: EditorObject) => boolean, (o: EditorObject, on: boolean) => unknown]>}
+ */
+const CHECKS = {
+  "prop-fit": [(o) => o.fit === "shrink", (o, on) => {
+    o.fit = on ? "shrink" : undefined;
+    if (on) o.pressrunBox ??= o.height;
+  }],
+};
+
+/** @param {string} v @returns {v is QrEcc} a QR error-correction level? */
+function isEcc(v) {
+  return v === "L" || v === "M" || v === "Q" || v === "H";
+}
+
+/** @param {string} v @returns {v is ImageFit} an image fit? */
+function isImageFit(v) {
+  return v === "cover" || v === "contain" || v === "fill";
+}
+
+/** @param {string} id @returns {HTMLInputElement | HTMLSelectElement} a panel input */
+function field(id) {
+  const el = document.getElementById(id);
+  if (el instanceof HTMLInputElement || el instanceof HTMLSelectElement) {
+    return el;
+  }
+  throw new TypeError(`The page has no input #${id}`);
+}
+
 /** Shows the settings of the selected object in the "Selected" panel. */
 export function showProps() {
-  const obj = state.canvas.getActiveObject();
-  const many = obj?.type.toLowerCase() === "activeselection";
+  const obj = selected();
+  const many = obj instanceof fabric().ActiveSelection ? obj : undefined;
   const kind = !obj || many
     ? ""
     : obj.qr
@@ -59,7 +102,7 @@ export function showProps() {
     : "shape";
   $("#props-what").textContent = {
     "": many
-      ? `${obj.size()} objects selected.`
+      ? `${many.size()} objects selected.`
       : "Nothing selected. Click an object on the page.",
     qr: "QR code: each recipient gets their own.",
     text: "Text. Double-click it to edit.",
@@ -67,34 +110,50 @@ export function showProps() {
     shape: "Shape.",
   }[kind];
   for (const section of document.querySelectorAll("#props [data-for]")) {
+    if (!(section instanceof HTMLElement)) continue;
     const want = section.dataset.for;
     section.hidden = want === "one"
       ? !kind
       : want === "shrink"
-      ? !(kind === "text" && obj.fit === "shrink")
+      ? !(kind === "text" && obj?.fit === "shrink")
       : want !== kind;
   }
-  for (const [id, [get]] of Object.entries(PROPS)) {
-    const input = document.getElementById(id);
-    if (input.closest("[hidden]")) continue;
-    if (input.type === "checkbox") input.checked = Boolean(get(obj));
-    else input.value = String(get(obj));
+  if (!obj) return;
+  for (const [id, [get]] of Object.entries(FIELDS)) {
+    const input = field(id);
+    if (!input.closest("[hidden]")) input.value = get(obj);
+  }
+  for (const [id, [get]] of Object.entries(CHECKS)) {
+    const box = $(`#${id}`, HTMLInputElement);
+    if (!box.closest("[hidden]")) box.checked = get(obj);
   }
 }
 
 /** Wires the "Selected" panel's inputs to the selected object. */
 export function wireProps() {
-  for (const [id, [, set]] of Object.entries(PROPS)) {
-    const input = document.getElementById(id);
-    const box = input.type === "checkbox";
-    input.addEventListener(box ? "change" : "input", () => {
-      const obj = state.canvas.getActiveObject();
+  /**
+   * @param {HTMLElement} input the panel's input
+   * @param {string} type the event that means it changed
+   * @param {(obj: EditorObject) => void} apply writes it to the object
+   */
+  const wire = (input, type, apply) =>
+    input.addEventListener(type, () => {
+      const obj = selected();
       if (!obj) return;
-      set(obj, box ? input.checked : input.value);
+      apply(obj);
       obj.setCoords();
-      state.canvas.requestRenderAll();
-      if (box) showProps();
+      canvas().requestRenderAll();
       changed();
+    });
+  for (const [id, [, set]] of Object.entries(FIELDS)) {
+    const input = field(id);
+    wire(input, "input", (obj) => set(obj, input.value));
+  }
+  for (const [id, [, set]] of Object.entries(CHECKS)) {
+    const box = $(`#${id}`, HTMLInputElement);
+    wire(box, "change", (obj) => {
+      set(obj, box.checked);
+      showProps();
     });
   }
 }

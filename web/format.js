@@ -1,6 +1,10 @@
+// @ts-check
 // Words for what the pages show: page sizes, durations, times and batch states.
 
-/** How a batch's state reads on the page. */
+/**
+ * How a batch's state reads on the page.
+ * @type {Record<import("../common/rules.js").BatchState, string>}
+ */
 export const STATE_WORDS = {
   queued: "Waiting",
   running: "Printing",
@@ -15,6 +19,7 @@ export const STATE_WORDS = {
  */
 export function formatSize(size) {
   if (!size) return "";
+  /** @param {number} x */
   const num = (x) => String(Math.round(x * 1000) / 1000);
   return `${num(size.width)} × ${num(size.height)} ${size.unit ?? "px"}`;
 }

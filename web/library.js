@@ -1,12 +1,15 @@
+// @ts-check
 // The template library of the page at `/` (step 1): a card per design, with
 // its preview and fields; choosing, editing and deleting designs.
-import { api, loadImage } from "./api.js";
+import { deleteTemplate, listTemplates, loadImage } from "./api.js";
 import { state } from "./app_state.js";
-import { $, clone, h, setQuery, showError } from "./dom.js";
+import { $, clone, h, setQuery, showError, within } from "./dom.js";
 import { formatSize } from "./format.js";
-import { refreshChecks } from "./recipients.js";
+import { recheck } from "./recipients.js";
 
-/** @type {any[]} the designs the server knows */
+/** @typedef {import("./api.js").TemplateInfo} TemplateInfo */
+
+/** @type {TemplateInfo[]} the designs the server knows */
 let templates = [];
 const enc = encodeURIComponent;
 
@@ -14,7 +17,7 @@ const enc = encodeURIComponent;
 export async function loadTemplates(selectId) {
   const list = $("#template-list");
   try {
-    templates = await api("/api/templates");
+    templates = await listTemplates();
   } catch (error) {
     list.replaceChildren(h("li", { class: "empty" }, "Could not load."));
     return showError(error, "Could not load the designs.");
@@ -26,30 +29,31 @@ export async function loadTemplates(selectId) {
   selectTemplate(selectId ?? state.selected?.id);
 }
 
-/** @param {any} t a template from the list @returns {HTMLElement} its card */
+/** @param {TemplateInfo} t a template from the list @returns {HTMLElement} its card */
 function templateCard(t) {
   const card = clone("card-template");
   card.dataset.id = t.id;
-  card.dataset.builtIn = String(Boolean(t.builtIn));
-  const img = card.querySelector("img");
-  const thumb = card.querySelector(".thumb");
+  card.dataset.builtIn = String(t.builtIn);
+  const img = within(card, "img", HTMLImageElement);
+  const thumb = within(card, ".thumb");
   img.addEventListener("load", () => thumb.classList.add("loaded"));
   img.addEventListener("error", () => thumb.classList.add("failed"));
   loadImage(img, `/api/templates/${enc(t.id)}/preview.png`);
-  card.querySelector(".template-name").textContent = t.name;
-  card.querySelector(".template-size").textContent = formatSize(t.size);
-  const fields = card.querySelector(".template-fields");
+  within(card, ".template-name").textContent = t.name;
+  within(card, ".template-size").textContent = formatSize(t.size);
+  const fields = within(card, ".template-fields");
   fields.setAttribute("aria-label", `Fields of ${t.name}`);
-  fields.append(...(t.fields ?? []).map((f) => h("li", {}, f)));
-  const edit = card.querySelector(".template-edit");
+  fields.append(...t.fields.map((f) => h("li", {}, f)));
+  const edit = within(card, ".template-edit", HTMLAnchorElement);
   edit.href = `/editor?id=${enc(t.id)}`;
   edit.setAttribute("aria-label", `Edit ${t.name}`);
-  const del = card.querySelector(".template-delete");
+  const del = within(card, ".template-delete");
   del.setAttribute("aria-label", `Delete ${t.name}`);
-  del.addEventListener("click", () => deleteTemplate(t));
-  (t.builtIn ? del : card.querySelector(".badge")).remove();
+  del.addEventListener("click", () => removeTemplate(t));
+  (t.builtIn ? del : within(card, ".badge")).remove();
   card.addEventListener("click", (e) => {
-    if (!e.target.closest(".card-actions")) selectTemplate(t.id);
+    const target = e.target instanceof Element ? e.target : null;
+    if (!target?.closest(".card-actions")) selectTemplate(t.id);
   });
   return card;
 }
@@ -58,19 +62,20 @@ function templateCard(t) {
 function selectTemplate(id) {
   state.selected = templates.find((t) => t.id === id) ?? null;
   for (const card of document.querySelectorAll(".template-card")) {
+    if (!(card instanceof HTMLElement)) continue;
     const on = card.dataset.id === state.selected?.id;
     card.classList.toggle("selected", on);
-    card.firstElementChild.setAttribute("aria-pressed", String(on));
+    card.firstElementChild?.setAttribute("aria-pressed", String(on));
   }
   if (state.selected) setQuery("template", state.selected.id);
-  refreshChecks();
+  recheck();
 }
 
-/** @param {any} t the template to delete, after asking */
-async function deleteTemplate(t) {
+/** @param {TemplateInfo} t the template to delete, after asking */
+async function removeTemplate(t) {
   if (!confirm(`Delete the design “${t.name}”? This cannot be undone.`)) return;
   try {
-    await api(`/api/templates/${enc(t.id)}`, { method: "DELETE" });
+    await deleteTemplate(t.id);
     await loadTemplates();
   } catch (error) {
     showError(error, `Could not delete “${t.name}”.`);

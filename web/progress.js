@@ -1,23 +1,37 @@
+// @ts-check
 // The batch on show at `/` (step 4): followed live through Server-Sent Events
 // (or by polling when the stream closes), its progress bar and words, the
 // download links, the latest finished pieces, and Cancel and Retry.
-import { api, loadImage, tokenQuery } from "./api.js";
+import { isTerminal } from "../common/rules.js";
+import { batchUrl, changeBatch, getBatch, loadImage } from "./api.js";
 import { state } from "./app_state.js";
 import { refreshBatches } from "./batch_list.js";
 import { $, h, setQuery, showError } from "./dom.js";
 import { formatDuration, STATE_WORDS, timeAgo } from "./format.js";
 
+/** @typedef {import("./api.js").BatchStatus} BatchStatus */
+/** @typedef {import("./api.js").PieceStatus} PieceStatus */
+/**
+ * The events of GET /api/batches/:id/events and what each carries
+ * (server/_events.ts).
+ * @typedef {object} StreamEvents
+ * @property {BatchStatus} progress the status, whenever it changes
+ * @property {Pick<PieceStatus, "index" | "status">} piece a finished record
+ * @property {BatchStatus} end the final status
+ */
+
 const MAX_THUMBS = 24;
-const TERMINAL = new Set(["done", "failed", "cancelled"]);
+/** @type {Record<import("../render/renderer.ts").RendererMode, string>} */
 const MODE_WORDS = { persistent: "fast renderer", cluster: "safe renderer" };
 
 /** How the batch on show is followed. */
 const view = {
   /** @type {string | undefined} */ batchState: undefined,
   /** @type {EventSource | null} */ source: null,
-  pollTimer: 0,
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ pollTimer: undefined,
   /** @type {number[]} */ pendingThumbs: [],
-  thumbTimer: 0,
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ thumbTimer:
+    undefined,
 };
 const enc = encodeURIComponent;
 
@@ -27,37 +41,41 @@ export async function openBatch(id) {
   state.batch = id;
   view.batchState = undefined;
   $("#thumbnails").replaceChildren();
-  const status = await api(`/api/batches/${enc(id)}`);
+  const status = await getBatch(id);
   showProgress(status);
   showPieces(status.pieces);
   setQuery("batch", id);
   $("#progress").scrollIntoView({ block: "start", behavior: "smooth" });
-  if (!TERMINAL.has(status.state)) follow(id);
+  if (!isTerminal(status.state)) follow(id);
 }
 
 /** @param {string} id the batch to follow through Server-Sent Events */
 function follow(id) {
-  const url = `/api/batches/${enc(id)}/events${tokenQuery()}`;
-  const source = view.source = new EventSource(url);
+  const source = view.source = new EventSource(batchUrl(id, "events"));
+  /**
+   * @template {keyof StreamEvents} K
+   * @param {K} type
+   * @param {(data: StreamEvents[K]) => void} handle
+   */
   const on = (type, handle) =>
     source.addEventListener(type, (e) => {
+      // The stream carries the server's JSON: its type is StreamEvents[K].
       if (view.source === source) handle(JSON.parse(e.data));
     });
   on("progress", showProgress);
-  on("piece", (piece) => isOk(piece.status) && queueThumb(piece.index));
+  on("piece", (piece) => piece.status === "ok" && queueThumb(piece.index));
   on("end", (status) => {
     stopFollowing();
     finish(id, status);
   });
   source.addEventListener("error", (e) => {
     if (view.source !== source) return;
-    if (e.data) { // the server's own "error" event
-      showError(
-        new Error(JSON.parse(e.data).message),
-        "Live progress stopped.",
-      );
-    } else if (source.readyState !== 2) return; // reconnecting by itself
-    stopFollowing(); // closed for good (EventSource.CLOSED): poll instead
+    if (e instanceof MessageEvent) { // the server's own "error" event
+      /** @type {{ message: string }} */
+      const { message } = JSON.parse(e.data);
+      showError(new Error(message), "Live progress stopped.");
+    } else if (source.readyState !== EventSource.CLOSED) return; // reconnecting
+    stopFollowing(); // closed for good: poll instead
     poll(id);
   });
 }
@@ -66,11 +84,11 @@ function follow(id) {
 function poll(id) {
   view.pollTimer = setTimeout(async () => {
     try {
-      const status = await api(`/api/batches/${enc(id)}`);
+      const status = await getBatch(id);
       if (state.batch !== id) return;
       showProgress(status);
       showPieces(status.pieces);
-      if (TERMINAL.has(status.state)) finish(id, status);
+      if (isTerminal(status.state)) finish(id, status);
       else poll(id);
     } catch (error) {
       showError(error, "Lost track of the batch.");
@@ -88,28 +106,23 @@ function stopFollowing() {
 /**
  * Shows the final status, then fetches every finished piece.
  * @param {string} id the batch
- * @param {any} status its final status
+ * @param {BatchStatus} status its final status
  */
 async function finish(id, status) {
   showProgress(status);
   try {
-    const full = await api(`/api/batches/${enc(id)}`);
+    const full = await getBatch(id);
     if (state.batch === id) showPieces(full.pieces);
   } catch (error) {
     showError(error, "Could not load the finished batch.");
   }
 }
 
-/** @param {string} status a piece's status @returns {boolean} rendered */
-function isOk(status) {
-  return status === "ok" || status === "done" || status === "rendered";
-}
-
-/** @param {any} s a batch status (pieces optional): shows it */
+/** @param {BatchStatus} s a batch status: shows it */
 function showProgress(s) {
-  if (s.id && s.id !== state.batch) return;
-  const { total = 0, done = 0, failed = 0 } = s;
-  const ended = TERMINAL.has(s.state);
+  if (s.id !== state.batch) return;
+  const { total, done, failed } = s;
+  const ended = isTerminal(s.state);
   const pct = s.state === "done"
     ? 100
     : Math.min(100, Math.floor(total ? (done / total) * 100 : 0));
@@ -117,48 +130,53 @@ function showProgress(s) {
   section.hidden = false;
   Object.assign(section.dataset, {
     state: s.state,
-    batchId: state.batch,
+    batchId: s.id,
     percent: pct,
   });
   $("#progress-fill").style.width = `${pct}%`;
   $("#progress-bar").setAttribute("aria-valuenow", String(pct));
   $("#progress-percent").textContent = `${pct}%`;
-  $("#progress-title").lastChild.textContent = ` ${s.template?.name ?? ""}`;
-  $("#progress-state").textContent = STATE_WORDS[s.state] ?? s.state;
+  const title = $("#progress-title").lastChild;
+  if (title) title.textContent = ` ${s.template.name}`;
+  $("#progress-state").textContent = STATE_WORDS[s.state];
   $("#progress-state").className = `state state-${s.state}`;
   $("#progress-text").textContent = progressLine(s);
   $("#progress-failures").hidden = !failed;
   $("#progress-failures").textContent = `${failed} recipient${
     failed === 1 ? "" : "s"
   } could not be printed. The manifest says why.`;
-  const error = typeof s.error === "string" ? s.error : s.error?.message;
-  $("#progress-error").hidden = !error;
-  $("#progress-error").textContent = `The batch stopped: ${error}`;
+  $("#progress-error").hidden = !s.error;
+  $("#progress-error").textContent = `The batch stopped: ${s.error}`;
   $("#cancel").hidden = ended;
   $("#retry").hidden = !(ended && failed);
   showDownloads(s, ended);
   const row = document.querySelector(
-    `.batch-item[data-id="${CSS.escape(String(state.batch))}"] .batch-meta`,
+    `.batch-item[data-id="${CSS.escape(s.id)}"] .batch-meta`,
   );
   if (row) row.textContent = `${done} of ${total} · ${timeAgo(s.createdAt)}`;
   if (s.state !== view.batchState) refreshBatches();
   view.batchState = s.state;
 }
 
-/** @param {any} s a batch status @returns {string} "37 of 150 · 48 pieces/s · …" */
+/** @param {BatchStatus} s a batch status @returns {string} "37 of 150 · 48 pieces/s · …" */
 function progressLine(s) {
-  const { total = 0, done = 0, failed = 0, rate = 0 } = s;
-  const mode = MODE_WORDS[s.mode] ?? s.mode;
+  const { total, done, failed, rate } = s;
+  const mode = s.mode && MODE_WORDS[s.mode];
   const took = s.startedAt && s.finishedAt
-    ? ` in ${formatDuration(new Date(s.finishedAt) - new Date(s.startedAt))}`
+    ? ` in ${
+      formatDuration(
+        new Date(s.finishedAt).getTime() - new Date(s.startedAt).getTime(),
+      )
+    }`
     : "";
+  /** @type {Record<import("../common/rules.js").BatchState, (string | undefined)[]>} */
   const lines = {
     queued: [`Waiting to start · ${total} pieces`],
     running: rate > 0
       ? [
         `${done} of ${total}`,
         `${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} pieces/s`,
-        `about ${formatDuration(s.eta ?? 0)} left`,
+        `about ${formatDuration(s.eta)} left`,
         mode,
       ]
       : [`${done} of ${total}`, "warming up", mode],
@@ -166,46 +184,38 @@ function progressLine(s) {
     failed: [`Stopped after ${done} of ${total} pieces`],
     cancelled: [`Cancelled after ${done} of ${total} pieces`],
   };
-  return (lines[s.state] ?? [`${done} of ${total}`]).filter(Boolean)
-    .join(" · ");
+  return lines[s.state].filter(Boolean).join(" · ");
 }
 
 /**
  * Points the download links at the batch's files.
- * @param {any} s a batch status
+ * @param {BatchStatus} s a batch status
  * @param {boolean} ended whether the batch is over
  */
 function showDownloads(s, ended) {
-  const id = state.batch;
-  const base = `/api/batches/${enc(id)}/`;
-  const name = `${
-    (s.template?.name ?? "batch").replace(/[^\w-]+/g, "-")
-  }-${id}`;
-  for (
-    const [sel, file, as] of [
-      ["#download-pdf", "output.pdf", `${name}.pdf`],
-      ["#download-zip", "output.zip", `${name}.zip`],
-      ["#download-manifest", "manifest.json", `${name}-manifest.json`],
-    ]
-  ) Object.assign($(sel), { href: base + file + tokenQuery(), download: as });
+  const name = `${s.template.name.replace(/[^\w-]+/g, "-")}-${s.id}`;
+  /** @type {[string, string, string][]} */
+  const links = [
+    ["#download-pdf", "output.pdf", `${name}.pdf`],
+    ["#download-zip", "output.zip", `${name}.zip`],
+    ["#download-manifest", "manifest.json", `${name}-manifest.json`],
+  ];
+  for (const [selector, file, as] of links) {
+    const link = $(selector, HTMLAnchorElement);
+    link.href = batchUrl(s.id, file);
+    link.download = as;
+  }
   $("#downloads").hidden = !ended;
   $("#download-zip").hidden = s.state !== "done";
-  const merged = s.merged ?? s.options?.merge ?? state.merged.get(id);
-  $("#download-pdf").hidden = s.state !== "done" || !merged;
-  if (s.state === "done" && merged === undefined) { // ask the server
-    state.merged.set(id, false);
-    api(`${base}output.pdf`, { method: "HEAD", as: "response" }).then(() => {
-      state.merged.set(id, true);
-      if (state.batch === id) $("#download-pdf").hidden = false;
-    }, () => {});
-  }
+  $("#download-pdf").hidden = s.state !== "done" ||
+    !(s.merged ?? s.options.merge);
 }
 
 /** @param {number} index a finished piece: its thumbnail shows soon */
 function queueThumb(index) {
   view.pendingThumbs.push(index);
-  view.thumbTimer ||= setTimeout(() => {
-    view.thumbTimer = 0;
+  view.thumbTimer ??= setTimeout(() => {
+    view.thumbTimer = undefined;
     // At high rates only the newest few are worth fetching.
     showPieces(
       view.pendingThumbs.splice(0).slice(-6).map((index) => ({
@@ -216,10 +226,12 @@ function queueThumb(index) {
   }, 400);
 }
 
-/** @param {Array<{ index: number, status: string }>} [pieces] adds thumbnails */
-function showPieces(pieces = []) {
+/** @param {Pick<PieceStatus, "index" | "status">[]} pieces adds thumbnails */
+function showPieces(pieces) {
+  const id = state.batch;
+  if (!id) return;
   const grid = $("#thumbnails");
-  const ok = pieces.filter((p) => isOk(p.status)).map((p) => p.index);
+  const ok = pieces.filter((p) => p.status === "ok").map((p) => p.index);
   for (const index of ok.sort((a, b) => a - b).slice(-MAX_THUMBS)) {
     if (grid.querySelector(`[data-index="${index}"]`)) continue;
     const img = h("img", { class: "piece-thumb", alt: `Piece ${index}` });
@@ -231,21 +243,20 @@ function showPieces(pieces = []) {
     );
     // Newest first; existing items stay put (moving one restarts its fade-in).
     const next = [...grid.children].find((c) =>
-      Number(c.dataset.index) < index
+      c instanceof HTMLElement && Number(c.dataset.index) < index
     );
     grid.insertBefore(item, next ?? null);
-    loadImage(img, `/api/batches/${enc(state.batch)}/pieces/${index}.png`);
+    loadImage(img, `/api/batches/${enc(id)}/pieces/${index}.png`);
   }
-  while (grid.children.length > MAX_THUMBS) grid.lastElementChild.remove();
+  while (grid.children.length > MAX_THUMBS) grid.lastElementChild?.remove();
 }
 
 /** @param {"cancel" | "retry"} action cancels or retries the open batch */
 export async function batchAction(action) {
   const id = state.batch;
+  if (!id) return;
   try {
-    const url = `/api/batches/${enc(id)}/${action}`;
-    const status = await api(url, { method: "POST" });
-    if (status) showProgress(status);
+    showProgress(await changeBatch(id, action));
     if (action === "retry") follow(id);
   } catch (error) {
     showError(error, `Could not ${action} the batch.`);

@@ -1,18 +1,28 @@
+// @ts-check
 // The recipient list of the page at `/` (step 2): the CSV the user chooses or
-// drops, its preview, the check of its columns against the chosen design,
-// and whether Generate is ready.
+// drops, what the server reads in it (count, columns, delimiter, first rows,
+// and the design's fields it has no column for), and whether Generate is
+// ready. The server reads the file with the same reader and limits as a
+// batch, so what the page shows is what a batch would get.
+import { checkCsv } from "./api.js";
 import { state } from "./app_state.js";
-import { missingFields, parseCsv } from "./csv.js";
 import { $, h } from "./dom.js";
+
+/** How each delimiter reads on the page. */
+const DELIMITER_WORDS = { ",": "commas", ";": "semicolons", "\t": "tabs" };
+
+/** Counts the checks asked for: only the latest answer is shown. */
+let asked = 0;
 
 /** Wires the file input and the drop zone around it. */
 export function wireDropzone() {
-  const input = $("#csv-input");
-  input.addEventListener(
-    "change",
-    () => input.files[0] && takeFile(input.files[0]),
-  );
+  const input = $("#csv-input", HTMLInputElement);
+  input.addEventListener("change", () => {
+    const file = input.files?.[0];
+    if (file) takeFile(file);
+  });
   const zone = $("#dropzone");
+  /** @param {boolean} on @returns {(e: DragEvent) => void} */
   const over = (on) => (e) => {
     e.preventDefault();
     zone.classList.toggle("over", on);
@@ -21,50 +31,80 @@ export function wireDropzone() {
   zone.addEventListener("dragleave", over(false));
   zone.addEventListener("drop", (e) => {
     over(false)(e);
-    if (!e.dataTransfer?.files[0]) return;
-    input.files = e.dataTransfer.files;
-    takeFile(input.files[0]);
+    const files = e.dataTransfer?.files;
+    if (!files?.[0]) return;
+    input.files = files;
+    takeFile(files[0]);
   });
 }
 
-/** @param {File} file a CSV the user chose or dropped: parsed for the preview */
-async function takeFile(file) {
+/** @param {File} file a CSV the user chose or dropped: checked by the server */
+function takeFile(file) {
+  state.file = file;
   state.csv = null;
   $("#csv-name").textContent = file.name;
-  $("#csv-error").hidden = true;
-  try {
-    const parsed = parseCsv(await file.text());
-    if (!parsed.count) throw new SyntaxError("There are no recipients in it");
-    state.csv = { file, ...parsed };
-  } catch (error) {
-    const why = error instanceof Error ? error.message : error;
-    $("#csv-error").textContent = `We couldn't read “${file.name}”. ${why}.`;
-    $("#csv-error").hidden = false;
-  }
-  refreshChecks();
+  check(file);
 }
 
-/** Shows the CSV preview, checks it against the design, updates Generate. */
+/**
+ * The chosen design changed: asks again about the file on show, since the
+ * missing columns depend on the design.
+ */
+export function recheck() {
+  if (state.file && state.csv?.template !== state.selected?.id) {
+    check(state.file);
+  } else refreshChecks();
+}
+
+/** @param {File} file asks the server what it reads in the file */
+async function check(file) {
+  const ask = ++asked;
+  const template = state.selected?.id;
+  state.checking = true;
+  $("#csv-error").hidden = true;
+  refreshChecks();
+  try {
+    const answer = await checkCsv(file, template);
+    if (ask !== asked) return;
+    state.csv = { ...answer, template };
+  } catch (error) {
+    if (ask !== asked) return;
+    state.csv = null;
+    const why = error instanceof Error ? error.message : String(error);
+    $("#csv-error").textContent = `We couldn't use “${file.name}”. ${why}` +
+      (/[.!?]$/.test(why) ? "" : ".");
+    $("#csv-error").hidden = false;
+  } finally {
+    if (ask === asked) {
+      state.checking = false;
+      refreshChecks();
+    }
+  }
+}
+
+/** Shows the CSV preview and its check against the design; updates Generate. */
 export function refreshChecks() {
   const { selected: t, csv } = state;
-  const missing = t && csv ? missingFields(t.fields, csv.headers) : [];
+  const missing = csv?.missing ?? [];
   $("#csv-summary").hidden = $("#csv-preview-wrap").hidden = !csv;
   if (csv) {
-    const by =
-      { ",": "commas", ";": "semicolons", "\t": "tabs" }[csv.delimiter];
-    const s = csv.count === 1 ? "" : "s";
-    $("#csv-summary").textContent = `${csv.count} recipient${s} · ` +
-      `${csv.headers.length} columns · separated by ${by}`;
+    const s = csv.records === 1 ? "" : "s";
+    $("#csv-summary").textContent = `${csv.records} recipient${s} · ` +
+      `${csv.columns.length} columns · separated by ${
+        DELIMITER_WORDS[csv.delimiter]
+      }`;
     const used = new Set(t?.fields);
     $("#csv-preview thead").replaceChildren(h(
       "tr",
       {},
-      ...csv.headers.map((name) =>
+      ...csv.columns.map((name) =>
         h("th", { scope: "col", class: used.has(name) && "used" }, name)
       ),
     ));
     $("#csv-preview tbody").replaceChildren(
-      ...csv.rows.map((row) => h("tr", {}, ...row.map((v) => h("td", {}, v)))),
+      ...csv.preview.map((row) =>
+        h("tr", {}, ...row.map((v) => h("td", {}, v)))
+      ),
     );
   }
   const check = $("#field-check");
@@ -73,13 +113,15 @@ export function refreshChecks() {
   check.textContent = missing.length
     ? `Your file has no column for: ${missing.join(", ")}`
     : `✓ Your file has a column for every field of “${t?.name}”.`;
-  const ready = Boolean(t && csv && !missing.length);
-  $("#generate").disabled = !ready || state.starting;
+  const ready = Boolean(t && csv && !state.checking && !missing.length);
+  $("#generate", HTMLButtonElement).disabled = !ready || state.starting;
   $("#generate-hint").textContent = !t
     ? "Choose a design first."
+    : state.checking
+    ? "Reading your recipient list…"
     : !csv
     ? "Add your recipient list."
     : ready
-    ? `Ready: ${csv.count} pieces of “${t.name}”.`
+    ? `Ready: ${csv.records} pieces of “${t.name}”.`
     : "Add the missing columns to your file, or choose another design.";
 }
