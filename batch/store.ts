@@ -13,7 +13,23 @@ import {
   parseTemplate,
   type Template,
 } from "../template/parse.ts";
+import {
+  ForbiddenError,
+  NotFoundError,
+  PressrunError,
+} from "../common/errors.ts";
 import type { ManifestEntry } from "./manifest.ts";
+import {
+  type BatchEnd,
+  type BatchProgress,
+  beating,
+  cancelling,
+  finishing,
+  progressing,
+  requeueing,
+  retrying,
+  type StatusChange,
+} from "./store_states.ts";
 import type { BATCH_STATES } from "../common/rules.js";
 
 /** Where a batch is in its life: one of common/rules.js's `BATCH_STATES`. */
@@ -59,11 +75,6 @@ export interface TemplateInfo {
   fields: string[];
   size: { width: number; height: number; unit: string };
   builtIn: boolean;
-}
-
-/** The store has no such template or batch; maps to 404. */
-export class NotFoundError extends Error {
-  override name = "NotFoundError";
 }
 
 const EXAMPLES = new URL("../examples/", import.meta.url);
@@ -243,10 +254,52 @@ export class JobStore implements AsyncDisposable {
     return counts;
   }
 
-  /** Changes fields of a batch's status (read, merge, write, atomically). */
+  /**
+   * Asks a batch to stop: a queued one is cancelled at once, a running one
+   * when its worker sees the request.
+   * @throws {ConflictError} If it is already done, failed or cancelled.
+   */
+  cancel(id: string): Promise<BatchStatus> {
+    return this.updateBatch(id, cancelling(new Date()));
+  }
+
+  /**
+   * Queues a finished batch again to render what it has not (its failed or
+   * never-rendered records); the pieces done are kept.
+   * @throws {ConflictError} If it is still queued or running, or done with no
+   * failed record.
+   */
+  retry(id: string): Promise<BatchStatus> {
+    return this.updateBatch(id, retrying);
+  }
+
+  /** Ends a run: done, failed or cancelled. */
+  finish(id: string, end: BatchEnd): Promise<BatchStatus> {
+    return this.updateBatch(id, finishing(end, new Date()));
+  }
+
+  /** Puts a running batch back in the queue (its worker is shutting down). */
+  requeue(id: string): Promise<BatchStatus> {
+    return this.updateBatch(id, requeueing);
+  }
+
+  /** The running batch's worker is alive; returns the status it finds. */
+  heartbeat(id: string): Promise<BatchStatus> {
+    return this.updateBatch(id, beating(Date.now()));
+  }
+
+  /** Records a running batch's progress (and a heartbeat). */
+  progress(id: string, progress: BatchProgress): Promise<BatchStatus> {
+    return this.updateBatch(id, progressing(progress, Date.now()));
+  }
+
+  /**
+   * Changes fields of a batch's status (read, merge, write, atomically). The
+   * state changes have their own methods above.
+   */
   async updateBatch(
     id: string,
-    change: Partial<BatchStatus> | ((s: BatchStatus) => Partial<BatchStatus>),
+    change: Partial<BatchStatus> | StatusChange,
   ): Promise<BatchStatus> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const entry = await this.#kv.get<BatchStatus>(["batches", id]);
@@ -257,7 +310,7 @@ export class JobStore implements AsyncDisposable {
         .commit();
       if (ok.ok) return next;
     }
-    throw new Error(`Cannot update batch ${id}: too much contention`);
+    throw new PressrunError(`Cannot update batch ${id}: too much contention`);
   }
 
   /**
@@ -321,11 +374,6 @@ export class JobStore implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** The action is not allowed on this resource; maps to 403. */
-export class ForbiddenError extends Error {
-  override name = "ForbiddenError";
 }
 
 function describe(

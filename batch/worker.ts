@@ -7,6 +7,8 @@
  * @module
  */
 import { join } from "node:path";
+import { delay } from "../common/async.ts";
+import { PressrunError } from "../common/errors.ts";
 import { Browser, type LaunchOptions } from "../render/browser.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
 import { BatchFailedError, runBatch } from "./run.ts";
@@ -45,7 +47,8 @@ export class BatchWorker implements AsyncDisposable {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #current: { id: string; controller: AbortController } | undefined;
-  #wake: (() => void) | undefined;
+  /** Aborted to cut the idle wait short. */
+  #wake = new AbortController();
 
   constructor(store: JobStore, options: WorkerOptions = {}) {
     this.#store = store;
@@ -70,7 +73,7 @@ export class BatchWorker implements AsyncDisposable {
 
   /** Looks for work now instead of at the next poll. */
   poke(): void {
-    this.#wake?.();
+    this.#wake.abort();
   }
 
   /** Asks the batch to stop if this worker runs it; the state becomes cancelled. */
@@ -96,14 +99,11 @@ export class BatchWorker implements AsyncDisposable {
         await this.#render(batch);
         continue;
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.pollMs ?? 500);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+      // Until the next poll, or a poke.
+      await delay(this.#options.pollMs ?? 500, this.#wake.signal).catch(
+        () => {},
+      );
+      this.#wake = new AbortController();
     }
   }
 
@@ -121,7 +121,7 @@ export class BatchWorker implements AsyncDisposable {
       `Batch ${id}: starting${kept ? ` (${kept} pieces already done)` : ""}`,
     );
     const beat = setInterval(() => {
-      store.updateBatch(id, { heartbeatAt: Date.now() })
+      store.heartbeat(id)
         .then((s) => {
           if (s.cancelRequested) controller.abort(new CancelledError());
         })
@@ -182,29 +182,16 @@ export class BatchWorker implements AsyncDisposable {
           const now = performance.now();
           if (now - lastWrite < 200 && p.done < p.total) return;
           lastWrite = now;
-          store.updateBatch(id, {
-            done: p.done,
-            total: p.total,
-            failed: p.failed,
-            mode: p.mode,
-            rate: Math.round(p.rate * 10) / 10,
-            eta: Math.round(p.etaMs),
-            heartbeatAt: Date.now(),
-          }).catch(() => {});
+          store.progress(id, p).catch(() => {});
         },
       });
-      await store.updateBatch(id, {
-        // With onError "fail" a failed record throws (below); here it is done.
+      // With onError "fail" a failed record throws (below); here it is done.
+      await store.finish(id, {
         state: "done",
-        done: result.total,
+        total: result.total,
         failed: result.failed,
         mode: result.mode,
-        eta: 0,
         merged: result.manifest.merged !== undefined,
-        finishedAt: new Date().toISOString(),
-        error: result.failed > 0
-          ? `${result.failed} records failed`
-          : undefined,
       });
       log(
         "info",
@@ -213,26 +200,22 @@ export class BatchWorker implements AsyncDisposable {
     } catch (error) {
       const reason = controller.signal.reason;
       if (reason instanceof CancelledError) {
-        await store.updateBatch(id, {
-          state: "cancelled",
-          finishedAt: new Date().toISOString(),
-        });
+        await store.finish(id, { state: "cancelled" });
         log("info", `Batch ${id}: cancelled`);
       } else if (reason instanceof ShutdownError) {
         // Checkpointed: the pieces done are stored; the batch waits in the
         // queue and resumes on the next start.
-        await store.updateBatch(id, { state: "queued", worker: undefined });
+        await store.requeue(id);
         log("info", `Batch ${id}: stopped for shutdown, will resume`);
       } else {
         const failed = error instanceof BatchFailedError
           ? error.result.failed
           : undefined;
-        await store.updateBatch(id, (s) => ({
+        await store.finish(id, {
           state: "failed",
-          failed: failed ?? s.failed,
+          failed,
           error: (error as Error).message,
-          finishedAt: new Date().toISOString(),
-        }));
+        });
         log("error", `Batch ${id}: ${(error as Error).message}`);
       }
     } finally {
@@ -249,7 +232,7 @@ export class BatchWorker implements AsyncDisposable {
   async close(): Promise<void> {
     this.#stopping = true;
     this.#current?.controller.abort(new ShutdownError());
-    this.#wake?.();
+    this.#wake.abort();
     await this.#loop;
     await this.#browser?.close();
   }
@@ -260,7 +243,7 @@ export class BatchWorker implements AsyncDisposable {
 }
 
 /** The batch was cancelled by a user. */
-export class CancelledError extends Error {
+export class CancelledError extends PressrunError {
   override name = "CancelledError";
   constructor() {
     super("The batch was cancelled");
@@ -268,7 +251,7 @@ export class CancelledError extends Error {
 }
 
 /** The worker is shutting down. */
-export class ShutdownError extends Error {
+export class ShutdownError extends PressrunError {
   override name = "ShutdownError";
   constructor() {
     super("The worker is shutting down");

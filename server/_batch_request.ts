@@ -14,6 +14,12 @@ import {
   type Template,
 } from "../template/parse.ts";
 import { preflight } from "../template/preflight.ts";
+import {
+  DataError,
+  NotFoundError,
+  TemplateError,
+  UsageError,
+} from "../common/errors.ts";
 import { HttpError } from "./errors.ts";
 import { readBody } from "./_http.ts";
 
@@ -36,13 +42,13 @@ export async function readBatchRequest(
     ),
     merge: field(form, "merge", false, (v) => {
       if (v !== "true" && v !== "false") {
-        throw new TypeError(`merge must be true or false, got "${v}"`);
+        throw new UsageError(`merge must be true or false, got "${v}"`);
       }
       return v === "true";
     }),
     onError: field(form, "onError", "fail" as const, (v) => {
       if (v !== "fail" && v !== "skip") {
-        throw new TypeError(`onError must be fail or skip, got "${v}"`);
+        throw new UsageError(`onError must be fail or skip, got "${v}"`);
       }
       return v;
     }),
@@ -162,8 +168,9 @@ export async function formTemplate(
   try {
     doc = JSON.parse(await templateFile.text());
   } catch (error) {
-    throw new SyntaxError(
+    throw new TemplateError(
       `Cannot parse template ${templateFile.name}: ${(error as Error).message}`,
+      { cause: error, location: { source: templateFile.name } },
     );
   }
   const parsed = parseTemplate(doc, {
@@ -183,7 +190,9 @@ export async function scanUpload(
 ): Promise<CsvInfo> {
   const info = await scanCsv(csvPath);
   if (info.count === 0) {
-    throw new RangeError(`Cannot read ${dataName}: it has no records`);
+    throw new DataError(`Cannot read ${dataName}: it has no records`, {
+      location: { source: dataName },
+    });
   }
   return info;
 }
@@ -197,7 +206,9 @@ function field<T>(
   const value = form.get(name);
   if (value === null || value === "") return fallback;
   if (typeof value !== "string") {
-    throw new TypeError(`${name} must be a text field`);
+    throw new UsageError(`${name} must be a text field`, {
+      location: { field: name },
+    });
   }
   try {
     return parse(value);
@@ -214,5 +225,7 @@ export async function csvRow(
   for await (const record of readCsv(join(store.batchDir(batch), "data.csv"))) {
     if (record.index === row) return record.values;
   }
-  throw new HttpError(404, "not_found", `Batch ${batch} has no row ${row}`);
+  throw new NotFoundError(`Batch ${batch} has no row ${row}`, {
+    location: { record: row },
+  });
 }

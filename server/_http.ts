@@ -5,6 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { QueueFullError } from "../common/errors.ts";
 import { HttpError } from "./errors.ts";
 
 /** What the browser may load: the web app, and modules it shares with Deno. */
@@ -90,27 +91,6 @@ export function wholeNumber(value: string, name: string): number {
   return Number(value);
 }
 
-/** `promise`, or an error after `ms`. */
-export async function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`No answer within ${ms} ms`)),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Reads a body up to `max` bytes; 413 past it. */
 export async function readBody(req: Request, max: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? "NaN");
@@ -149,15 +129,11 @@ export async function readJson(req: Request, max: number): Promise<unknown> {
   }
 }
 
-/** 429 with a Retry-After: the server is at its limits. */
-export function busy(reason: string): HttpError {
-  return new HttpError(
-    429,
-    "busy",
+/** The server is at its limits (429, Retry-After 5 s). */
+export function busy(reason: string): QueueFullError {
+  return new QueueFullError(
     `The server is busy: ${reason}; try again shortly`,
-    {
-      headers: { "retry-after": "5" },
-    },
+    5,
   );
 }
 

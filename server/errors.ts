@@ -3,12 +3,24 @@
  *
  * @module
  */
+import {
+  ConflictError,
+  ForbiddenError,
+  InputError,
+  NotFoundError,
+  PressrunError,
+  QueueFullError,
+  TimeoutError,
+} from "../common/errors.ts";
 import { MissingFieldsError } from "../template/preflight.ts";
-import { ForbiddenError, NotFoundError } from "../batch/store.ts";
 import type { Logger } from "../render/log.ts";
 
-/** An error with an HTTP status, for callers that branch on it. */
-export class HttpError extends Error {
+/**
+ * An HTTP-only error with its own status: a missing token (401), a body that
+ * is not a form or not JSON (400), an upload too large (413), no such route
+ * (404, 405). The user's input errors come from the taxonomy instead.
+ */
+export class HttpError extends PressrunError {
   override name = "HttpError";
   readonly status: number;
   /** Short machine-readable kind, e.g. "unauthorized". */
@@ -27,20 +39,40 @@ export class HttpError extends Error {
   }
 }
 
-/** The status and code of an error, by its type. */
-export function classify(error: unknown): { status: number; code: string } {
+/** How an error answers over HTTP. */
+export interface ErrorStatus {
+  status: number;
+  /** Short machine-readable kind, e.g. "not_found". */
+  code: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The status of an error, by its class in the taxonomy: the user's input is a
+ * 4xx (422 unless it says more), a full queue 429 with Retry-After, a
+ * deadline 504; anything else — a bug's TypeError too — is a 500.
+ */
+export function classify(error: unknown): ErrorStatus {
   if (error instanceof HttpError) return error;
+  if (error instanceof QueueFullError) {
+    return {
+      status: 429,
+      code: "busy",
+      headers: { "retry-after": String(error.retryAfter) },
+    };
+  }
+  if (error instanceof TimeoutError) return { status: 504, code: "timeout" };
   if (error instanceof NotFoundError) return { status: 404, code: "not_found" };
   if (error instanceof ForbiddenError) {
     return { status: 403, code: "forbidden" };
   }
+  if (error instanceof ConflictError) return { status: 409, code: "conflict" };
   if (error instanceof MissingFieldsError) {
     return { status: 422, code: "missing_columns" };
   }
-  if (
-    error instanceof SyntaxError || error instanceof TypeError ||
-    error instanceof RangeError
-  ) return { status: 422, code: "invalid_input" };
+  if (error instanceof InputError) {
+    return { status: 422, code: "invalid_input" };
+  }
   return { status: 500, code: "internal" };
 }
 
@@ -50,7 +82,7 @@ export function errorResponse(
   requestId: string,
   log: Logger,
 ): Response {
-  const { status, code } = classify(error);
+  const { status, code, headers } = classify(error);
   const message = status === 500
     ? `Internal error (request ${requestId})`
     : (error as Error).message;
@@ -63,7 +95,6 @@ export function errorResponse(
       },
     );
   }
-  const headers = error instanceof HttpError ? error.headers : {};
   return Response.json({ error: code, message, requestId }, {
     status,
     headers: { ...headers, "x-request-id": requestId },

@@ -1,0 +1,60 @@
+/**
+ * A batch's files: the merged PDF, the manifest, every piece as a ZIP, and
+ * piece thumbnails. Mounted at `/api/batches`; 404 "not_ready" until there.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileResponse, wholeNumber } from "../_http.ts";
+import { Router } from "../_router.ts";
+import { HttpError } from "../errors.ts";
+import { zipStream } from "../zip.ts";
+import type { ServerContext } from "./_context.ts";
+
+/** The routes of a batch's output files, mounted at `/api/batches`. */
+export function batchFileRoutes(ctx: ServerContext): Router {
+  const { store } = ctx;
+  return new Router()
+    .get("/:id/output.pdf", async (_req, p) => {
+      await store.batch(p.id!);
+      return fileResponse(
+        join(store.batchDir(p.id!), "out", "merged.pdf"),
+        "application/pdf",
+        "merged PDF",
+      );
+    })
+    .get("/:id/manifest.json", async (_req, p) => {
+      await store.batch(p.id!);
+      return fileResponse(
+        join(store.batchDir(p.id!), "out", "manifest.json"),
+        "application/json",
+        "manifest",
+      );
+    })
+    .get("/:id/output.zip", async (_req, p) => {
+      await store.batch(p.id!);
+      const out = join(store.batchDir(p.id!), "out");
+      const files = [...(await store.pieces(p.id!)).values()]
+        .filter((e) => e.status === "ok" && e.file)
+        .sort((a, b) => a.index - b.index)
+        .map((e) => [e.file!, join(out, e.file!)] as [string, string]);
+      if (files.length === 0) {
+        throw new HttpError(404, "not_ready", "No piece has been rendered yet");
+      }
+      return new Response(zipStream(files), {
+        headers: {
+          "content-type": "application/zip",
+          "content-disposition": `attachment; filename="batch-${p.id}.zip"`,
+        },
+      });
+    })
+    .get("/:id/pieces/:index.png", async (_req, p) => {
+      await store.batch(p.id!);
+      const index = wholeNumber(p.index!, "index");
+      return fileResponse(
+        join(store.batchDir(p.id!), "thumbs", `${index}.png`),
+        "image/png",
+        "thumbnail",
+      );
+    });
+}
