@@ -136,7 +136,7 @@ export function objectFormat(
   object: Readonly<Record<string, unknown>>,
   place: ObjectPlace,
 ): ObjectFormat {
-  const fail = (key: string, problem: string): never => {
+  const fail: Fail = (key, problem) => {
     throw new TemplateError(
       `Cannot read ${place.source}: ${place.path} (${place.type}) ` +
         `"${key}" ${problem}`,
@@ -147,66 +147,66 @@ export function objectFormat(
   const isText = TEXT_TYPES.has(type);
   const isImage = type === "image";
   const fit = own(object, "fit");
-  if (fit !== undefined) {
-    if (isText) oneOf(fit, TEXT_FITS, "fit", fail);
-    else if (isImage) oneOf(fit, IMAGE_FITS, "fit", fail);
-    else fail("fit", "applies to text and images only");
+  if (fit !== undefined && !isText && !isImage) {
+    fail("fit", "applies to text and images only");
   }
-  const minFontSize = own(object, "minFontSize");
-  if (minFontSize !== undefined) {
+  const minFontSize = optional(own(object, "minFontSize"), (value) => {
     if (!isText) fail("minFontSize", "applies to text only");
-    if (!isPositive(minFontSize)) {
-      fail(
-        "minFontSize",
-        `must be a positive number, got ${show(minFontSize)}`,
-      );
+    if (!isPositive(value)) {
+      fail("minFontSize", `must be a positive number, got ${show(value)}`);
     }
+    return value;
+  });
+  const format: ObjectFormat = { style: { kind: "other" } };
+  const visibleIf = optional(own(object, "visibleIf"), (value) => {
+    const field = typeof value === "string" ? value.trim() : "";
+    if (field === "") {
+      fail("visibleIf", `must be a field name, got ${show(value)}`);
+    }
+    return field;
+  });
+  if (visibleIf !== undefined) format.visibleIf = visibleIf;
+  if (isText) {
+    const textFit = optional(fit, (v) => oneOf(v, TEXT_FITS, "fit", fail));
     const fontSize = own(object, "fontSize");
     if (
-      fit === "shrink" && typeof fontSize === "number" &&
-      (minFontSize as number) > fontSize
+      textFit && minFontSize !== undefined && typeof fontSize === "number" &&
+      minFontSize > fontSize
     ) {
       fail(
         "minFontSize",
         `must be at most the fontSize ${fontSize} to shrink to, got ${minFontSize}`,
       );
     }
-  }
-  const format: ObjectFormat = { style: { kind: "other" } };
-  const visibleIf = own(object, "visibleIf");
-  if (visibleIf !== undefined) {
-    const field = typeof visibleIf === "string" ? visibleIf.trim() : "";
-    if (field === "") {
-      fail("visibleIf", `must be a field name, got ${show(visibleIf)}`);
-    }
-    format.visibleIf = field;
+    format.style = {
+      kind: "text",
+      ...(textFit ? { fit: textFit } : {}),
+      minFontSize: minFontSize ?? FORMAT_DEFAULTS.minFontSize,
+    };
+  } else if (isImage) {
+    format.style = {
+      kind: "image",
+      fit: optional(fit, (v) => oneOf(v, IMAGE_FITS, "fit", fail)) ??
+        FORMAT_DEFAULTS.imageFit,
+    };
   }
   const qr = own(object, "qr");
   if (qr !== undefined) {
     const { value, ecc, style } = qrFormat(qr, fail);
     format.qr = { value, ecc };
     format.style = style;
-  } else if (isText) {
-    format.style = {
-      kind: "text",
-      ...(fit === "shrink" ? { fit } : {}),
-      minFontSize: (minFontSize as number | undefined) ??
-        FORMAT_DEFAULTS.minFontSize,
-    };
-  } else if (isImage) {
-    format.style = {
-      kind: "image",
-      fit: (fit as ImageFit | undefined) ?? FORMAT_DEFAULTS.imageFit,
-    };
   }
   return format;
 }
 
+/** Throws the {@linkcode TemplateError} for `key` of the object at hand. */
+type Fail = (key: string, problem: string) => never;
+
 function qrFormat(
   qr: unknown,
-  fail: (key: string, problem: string) => never,
+  fail: Fail,
 ): { value: string; ecc: QrEcc; style: QrStyle } {
-  if (typeof qr !== "object" || qr === null || Array.isArray(qr)) {
+  if (!isRecord(qr)) {
     return fail(
       "qr",
       `must be an object such as { "value": "https://x.example/{{id}}" }, got ${
@@ -214,64 +214,60 @@ function qrFormat(
       }`,
     );
   }
-  const known: readonly string[] = QR_KEYS;
   for (const key of Object.keys(qr)) {
-    if (!known.includes(key)) {
+    if (!QR_KEYS.some((known) => known === key)) {
       fail(
         "qr",
         `has an unknown key ${show(key)}; known: ${QR_KEYS.join(", ")}`,
       );
     }
   }
-  const fields = qr as Readonly<Record<string, unknown>>;
-  const { value, ecc, quietZone, color, background } = {
-    value: own(fields, "value"),
-    ecc: own(fields, "ecc"),
-    quietZone: own(fields, "quietZone"),
-    color: own(fields, "color"),
-    background: own(fields, "background"),
-  };
+  const value = own(qr, "value");
   if (typeof value !== "string" || value === "") {
-    fail("qr.value", `must be a non-empty string, got ${show(value)}`);
+    return fail("qr.value", `must be a non-empty string, got ${show(value)}`);
   }
-  if (
-    ecc !== undefined &&
-    (typeof ecc !== "string" ||
-      !(QR_ECC_LEVELS as readonly string[]).includes(ecc.toUpperCase()))
-  ) {
-    fail("qr.ecc", `must be ${choices(QR_ECC_LEVELS)}, got ${show(ecc)}`);
-  }
-  if (
-    quietZone !== undefined &&
-    (!Number.isInteger(quietZone) || (quietZone as number) < 0 ||
-      (quietZone as number) > MAX_QUIET_ZONE)
-  ) {
-    fail(
-      "qr.quietZone",
-      `must be a whole number of modules from 0 to ${MAX_QUIET_ZONE}, got ${
-        show(quietZone)
-      }`,
-    );
-  }
-  for (const [key, paint] of [["color", color], ["background", background]]) {
-    if (paint !== undefined && !isCssColour(paint)) {
+  const ecc = optional(own(qr, "ecc"), (given) => {
+    const level = typeof given === "string"
+      ? QR_ECC_LEVELS.find((l) => l === given.toUpperCase())
+      : undefined;
+    return level ??
+      fail("qr.ecc", `must be ${choices(QR_ECC_LEVELS)}, got ${show(given)}`);
+  });
+  const quietZone = optional(own(qr, "quietZone"), (zone) => {
+    if (
+      typeof zone !== "number" || !Number.isInteger(zone) || zone < 0 ||
+      zone > MAX_QUIET_ZONE
+    ) {
       fail(
-        `qr.${key}`,
-        `must be a CSS colour (#rrggbb, rgb(…), hsl(…) or a colour name), got ${
-          show(paint)
+        "qr.quietZone",
+        `must be a whole number of modules from 0 to ${MAX_QUIET_ZONE}, got ${
+          show(zone)
         }`,
       );
     }
-  }
+    return zone;
+  });
+  const colour = (key: "color" | "background") =>
+    optional(own(qr, key), (paint) => {
+      if (!isCssColour(paint)) {
+        fail(
+          `qr.${key}`,
+          `must be a CSS colour (#rrggbb, rgb(…), hsl(…) or a colour name), got ${
+            show(paint)
+          }`,
+        );
+      }
+      return paint;
+    });
   const defaults = FORMAT_DEFAULTS.qr;
   return {
-    value: value as string,
-    ecc: ((ecc as string | undefined)?.toUpperCase() ?? defaults.ecc) as QrEcc,
+    value,
+    ecc: ecc ?? defaults.ecc,
     style: {
       kind: "qr",
-      quietZone: (quietZone as number | undefined) ?? defaults.quietZone,
-      color: (color as string | undefined) ?? defaults.color,
-      background: (background as string | undefined) ?? defaults.background,
+      quietZone: quietZone ?? defaults.quietZone,
+      color: colour("color") ?? defaults.color,
+      background: colour("background") ?? defaults.background,
     },
   };
 }
@@ -361,15 +357,27 @@ function own(object: Readonly<Record<string, unknown>>, key: string): unknown {
   return Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
-function oneOf(
+/** `check(value)` for a value that is set, else undefined (the default). */
+function optional<T>(
   value: unknown,
-  allowed: readonly string[],
+  check: (value: unknown) => T,
+): T | undefined {
+  return value === undefined ? undefined : check(value);
+}
+
+/** `value` if it is one of `allowed`; else fails naming `key`. */
+function oneOf<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
   key: string,
-  fail: (key: string, problem: string) => never,
-): void {
-  if (typeof value !== "string" || !allowed.includes(value)) {
-    fail(key, `must be ${choices(allowed)}, got ${show(value)}`);
-  }
+  fail: Fail,
+): T {
+  const found = allowed.find((a) => a === value);
+  return found ?? fail(key, `must be ${choices(allowed)}, got ${show(value)}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** `"a"`, `"a" or "b"`, `"a", "b" or "c"`. */

@@ -4,6 +4,7 @@ import type { Page } from "puppeteer-core";
 import { runBatch } from "../batch/run.ts";
 import { writeBenchData } from "../bench/data.ts";
 import { Browser } from "../render/browser.ts";
+import type { PageApi } from "../render/page_api.ts";
 import { PersistentRenderer } from "../render/persistent.ts";
 import {
   chromiumPids,
@@ -20,22 +21,17 @@ import {
 function hangOn(index: number) {
   return async (page: Page) => {
     await page.evaluateOnNewDocument((n: number) => {
-      let api: unknown;
+      let api: PageApi | undefined;
       Object.defineProperty(globalThis, "pressrun", {
         configurable: true,
         get: () => api,
-        set(
-          value: {
-            render: (
-              p: { index: number },
-              ...rest: unknown[]
-            ) => Promise<unknown>;
-          },
-        ) {
+        set(value: PageApi) {
           api = {
             ...value,
-            render: (p: { index: number }, ...rest: unknown[]) =>
-              p.index === n ? new Promise(() => {}) : value.render(p, ...rest),
+            render: (request) =>
+              request.payload.index === n
+                ? new Promise(() => {})
+                : value.render(request),
           };
         },
       });
