@@ -183,6 +183,17 @@ export async function formTemplate(
   return { template, path, ref: { name: parsed.name }, doc };
 }
 
+/** 413 when a CSV of `total` records is more than one batch takes (`max`). */
+export function recordLimit(total: number, max: number): void {
+  if (total > max) {
+    throw new HttpError(
+      413,
+      "too_many_records",
+      `The CSV has ${total} records; one batch takes at most ${max}`,
+    );
+  }
+}
+
 /** Reads the whole CSV once (every line checked); 422 when it has no records. */
 export async function scanUpload(
   csvPath: string,

@@ -10,13 +10,13 @@ import type { Metrics } from "../batch/metrics.ts";
 import type { JobStore } from "../batch/store.ts";
 import type { BatchWorker } from "../batch/worker.ts";
 import type { Logger } from "../render/log.ts";
-import { checkUpload } from "./check.ts";
 import { errorResponse } from "./errors.ts";
 import { authorize } from "./_http.ts";
 import { Router } from "./_router.ts";
 import { serverContext } from "./routes/_context.ts";
 import { batchFileRoutes } from "./routes/batch_files.ts";
 import { batchRoutes } from "./routes/batches.ts";
+import { checkRoutes } from "./routes/check.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { pageRoutes } from "./routes/pages.ts";
 import { templateRoutes } from "./routes/templates.ts";
@@ -59,16 +59,12 @@ export function createHandler(
   deps: ServerDeps,
 ): (req: Request) => Promise<Response> {
   const ctx = serverContext(deps);
-  const { store, log, limits, maxUploadBytes: maxUpload } = ctx;
+  const { log } = ctx;
   const app = new Router()
     .route("/", pageRoutes())
     .route("/", healthRoutes(ctx))
     .route("/api/templates", templateRoutes(ctx))
-    .post(
-      "/api/check",
-      (req) =>
-        checkUpload(req, { store, ...limits, maxUploadBytes: maxUpload }),
-    )
+    .route("/api/check", checkRoutes(ctx))
     .route("/api/batches", batchRoutes(ctx))
     .route("/api/batches", batchFileRoutes(ctx));
 

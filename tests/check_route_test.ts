@@ -3,7 +3,7 @@ import { Metrics } from "../batch/metrics.ts";
 import { JobStore } from "../batch/store.ts";
 import { BatchWorker } from "../batch/worker.ts";
 import { createHandler, type ServerLimits } from "../server/api.ts";
-import type { CheckAnswer } from "../server/check.ts";
+import type { CheckAnswer } from "../server/routes/check.ts";
 import { loadTemplate } from "../template/parse.ts";
 import {
   EXAMPLE_TEMPLATE,

@@ -18,7 +18,7 @@
 /** @typedef {BatchStatus & { pieces: PieceStatus[] }} BatchDetail */
 /**
  * What POST /api/check says about a CSV.
- * @typedef {import("../server/check.ts").CheckAnswer} CheckAnswer
+ * @typedef {import("../server/routes/check.ts").CheckAnswer} CheckAnswer
  */
 /**
  * A design with its document (GET /api/templates/:id).

@@ -6,11 +6,10 @@
  * @module
  */
 import type { JobStore } from "../../batch/store.ts";
-import { readBatchRequest } from "../_batch_request.ts";
+import { readBatchRequest, recordLimit } from "../_batch_request.ts";
 import { eventStream, publicStatus } from "../_events.ts";
 import { busy } from "../_http.ts";
 import { Router } from "../_router.ts";
-import { HttpError } from "../errors.ts";
 import type { ServerContext } from "./_context.ts";
 
 /** The routes of batches, mounted at `/api/batches`. */
@@ -22,13 +21,7 @@ export function batchRoutes(ctx: ServerContext): Router {
       const early = await queueFull(store, limits, 0);
       if (early) throw busy(early);
       const request = await readBatchRequest(req, store, ctx.maxUploadBytes);
-      if (request.total > limits.maxRecordsPerBatch) {
-        throw new HttpError(
-          413,
-          "too_many_records",
-          `The CSV has ${request.total} records; one batch takes at most ${limits.maxRecordsPerBatch}`,
-        );
-      }
+      recordLimit(request.total, limits.maxRecordsPerBatch);
       const status = await admission.run(async () => {
         const full = await queueFull(store, limits, request.total);
         if (full) throw busy(full);
