@@ -76,6 +76,15 @@ export function classify(error: unknown): ErrorStatus {
   return { status: 500, code: "internal" };
 }
 
+/** The JSON body of every error response (the web app reads it too). */
+export interface ErrorBody {
+  /** The error's {@linkcode ErrorStatus} code, e.g. "not_found". */
+  error: string;
+  /** What went wrong, naming the file, line or field. */
+  message: string;
+  requestId: string;
+}
+
 /** The JSON error response; a 500 is logged with its request id. */
 export function errorResponse(
   error: unknown,
@@ -95,7 +104,8 @@ export function errorResponse(
       },
     );
   }
-  return Response.json({ error: code, message, requestId }, {
+  const body: ErrorBody = { error: code, message, requestId };
+  return Response.json(body, {
     status,
     headers: { ...headers, "x-request-id": requestId },
   });

@@ -167,10 +167,7 @@ async function json(path, options) {
   return await res.json();
 }
 
-/**
- * The JSON error body every failure carries (server/errors.ts).
- * @typedef {{ error?: string, message?: string, requestId?: string }} ErrorBody
- */
+/** @typedef {import("../server/errors.ts").ErrorBody} ErrorBody */
 
 /**
  * @param {Response} res a failed response
@@ -186,7 +183,7 @@ async function errorFrom(res) {
   const fallback = words[res.status] ??
     `The server answered ${res.status} ${res.statusText}.`;
   try {
-    /** @type {ErrorBody} */
+    /** @type {Partial<ErrorBody>} a proxy's error page may say anything */
     const body = await res.json();
     return new ApiError(res.status, body.message || body.error || fallback, {
       requestId: body.requestId,
