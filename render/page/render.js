@@ -103,6 +103,8 @@ async function load(spec) {
   const visit = (objects) => {
     for (const obj of objects) {
       obj.objectCaching = false;
+      // Fabric's get() returns any (custom properties are untyped): read it
+      // as unknown and check it.
       /** @type {unknown} */
       const id = obj.get("pressrunId");
       if (typeof id === "string") {
@@ -119,6 +121,16 @@ async function load(spec) {
   return { ms: performance.now() - started, objects: state.slots.size };
 }
 
+/**
+ * The children of a serialised group. `Array.isArray` narrows to `any[]`;
+ * parse.ts checked that every item is an object.
+ * @param {ObjectJson} o
+ * @returns {ObjectJson[]}
+ */
+function children(o) {
+  return Array.isArray(o.objects) ? o.objects : [];
+}
+
 /** @param {ObjectJson[]} objects */
 async function loadSystemFonts(objects) {
   /** @type {Set<string>} */
@@ -133,7 +145,7 @@ async function loadSystemFonts(objects) {
           }`,
         );
       }
-      if (Array.isArray(o.objects)) visit(o.objects);
+      visit(children(o));
     }
   };
   visit(objects);
@@ -155,7 +167,7 @@ function authoredBoxes(objects, boxes = new Map()) {
         height: typeof o.height === "number" ? o.height : undefined,
       });
     }
-    if (Array.isArray(o.objects)) authoredBoxes(o.objects, boxes);
+    authoredBoxes(children(o), boxes);
   }
   return boxes;
 }
