@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ManifestEntry } from "../batch/manifest.ts";
 import type { BatchStatus, JobStore } from "../batch/store.ts";
 import { isTerminal } from "../common/rules.js";
 
@@ -10,6 +11,18 @@ import { isTerminal } from "../common/rules.js";
 export function publicStatus(s: BatchStatus) {
   const { worker: _w, heartbeatAt: _h, ...rest } = s;
   return rest;
+}
+
+/** The events of a batch's stream and what each carries; web/ reads them. */
+export interface BatchEvents {
+  /** The status, whenever it changes. */
+  progress: ReturnType<typeof publicStatus>;
+  /** A finished record (rendered in this process). */
+  piece: Pick<ManifestEntry, "index" | "status">;
+  /** The final status; the stream ends. */
+  end: ReturnType<typeof publicStatus>;
+  /** The stream could not go on. */
+  error: { message: string };
 }
 
 /**
@@ -33,7 +46,10 @@ export async function eventStream(
   };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      const send = (event: string, data: unknown) => {
+      const send = <K extends keyof BatchEvents>(
+        event: K,
+        data: BatchEvents[K],
+      ) => {
         try {
           controller.enqueue(
             encoder.encode(

@@ -12,12 +12,8 @@ import { formatDuration, STATE_WORDS, timeAgo } from "./format.js";
 /** @typedef {import("./api.js").BatchStatus} BatchStatus */
 /** @typedef {import("./api.js").PieceStatus} PieceStatus */
 /**
- * The events of GET /api/batches/:id/events and what each carries
- * (server/_events.ts).
- * @typedef {object} StreamEvents
- * @property {BatchStatus} progress the status, whenever it changes
- * @property {Pick<PieceStatus, "index" | "status">} piece a finished record
- * @property {BatchStatus} end the final status
+ * The events of GET /api/batches/:id/events and what each carries.
+ * @typedef {import("../server/_events.ts").BatchEvents} BatchEvents
  */
 
 const MAX_THUMBS = 24;
@@ -53,13 +49,13 @@ export async function openBatch(id) {
 function follow(id) {
   const source = view.source = new EventSource(batchUrl(id, "events"));
   /**
-   * @template {keyof StreamEvents} K
+   * @template {keyof BatchEvents} K
    * @param {K} type
-   * @param {(data: StreamEvents[K]) => void} handle
+   * @param {(data: BatchEvents[K]) => void} handle
    */
   const on = (type, handle) =>
     source.addEventListener(type, (e) => {
-      // The stream carries the server's JSON: its type is StreamEvents[K].
+      // The stream carries the server's JSON: its type is BatchEvents[K].
       if (view.source === source) handle(JSON.parse(e.data));
     });
   on("progress", showProgress);
@@ -71,7 +67,7 @@ function follow(id) {
   source.addEventListener("error", (e) => {
     if (view.source !== source) return;
     if (e instanceof MessageEvent) { // the server's own "error" event
-      /** @type {{ message: string }} */
+      /** @type {BatchEvents["error"]} */
       const { message } = JSON.parse(e.data);
       showError(new Error(message), "Live progress stopped.");
     } else if (source.readyState !== EventSource.CLOSED) return; // reconnecting
