@@ -1,0 +1,69 @@
+/**
+ * Writing one rendered piece into the output folder: its bytes (a one-page
+ * PDF, or the image itself), its file name, its SHA-256 — what its manifest
+ * entry records.
+ *
+ * @module
+ */
+import { piecePdf } from "../pdf/writer.ts";
+import type { RenderedPiece } from "../render/render_page.ts";
+import { substitute } from "../template/fields.ts";
+import type { Template } from "../template/parse.ts";
+import type { CsvRecord } from "./csv.ts";
+import { pieceFileName, sha256, writeFileAtomic } from "./output.ts";
+import type { OutputFormat } from "./run.ts";
+
+/** Where and how pieces are written; fixed for a batch. */
+export interface PieceOutput {
+  /** The output folder. */
+  out: string;
+  format: OutputFormat;
+  /** Records of the batch, for the width of the file numbers. */
+  total: number;
+  /** File name label with placeholders, e.g. "{{lastName}}". */
+  name?: string;
+  template: Template;
+}
+
+/** A piece written: its manifest fields and the ms each step took. */
+export interface WrittenPiece {
+  file: string;
+  bytes: number;
+  sha256: string;
+  /** ms to wrap the image into the piece's PDF (0 for images). */
+  pdfMs: number;
+  /** ms to write the file and hash it. */
+  writeMs: number;
+}
+
+/** Writes `piece`, the rendering of `record`, as `output` says. */
+export async function writePiece(
+  piece: RenderedPiece,
+  record: CsvRecord,
+  output: PieceOutput,
+): Promise<WrittenPiece> {
+  const { format, template } = output;
+  const t0 = performance.now();
+  const bytes = format === "pdf"
+    ? await piecePdf(piece.image, template.geometry, {
+      title: `${template.name} — record ${record.index}`,
+    })
+    : piece.image.bytes;
+  const label = output.name ? substitute(output.name, record.values) : "";
+  const file = pieceFileName(
+    record.index,
+    output.total,
+    format === "jpeg" ? "jpg" : format,
+    label,
+  );
+  const t1 = performance.now();
+  await writeFileAtomic(output.out, file, bytes);
+  const hash = await sha256(bytes);
+  return {
+    file,
+    bytes: bytes.length,
+    sha256: hash,
+    pdfMs: t1 - t0,
+    writeMs: performance.now() - t1,
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * One record of a batch, start to finish: kept from an earlier run, or
+ * rendered and written, or failed — and then the `onError` policy (`fail`
+ * stops the batch taking records, `skip` goes on), the ledger, `onRecord`
+ * and a progress event. (A tab that fails is retried by the renderer itself,
+ * on a fresh tab, before the record counts as failed.)
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { EncodedImage } from "../pdf/writer.ts";
+import type { Logger } from "../render/log.ts";
+import type { RenderedPiece } from "../render/render_page.ts";
+import type { Renderer } from "../render/renderer.ts";
+import type { AssetResolver } from "../template/assets.ts";
+import { piecePayload, RecordError } from "../template/payload.ts";
+import type { CsvRecord } from "./csv.ts";
+import type { BatchLedger } from "./_ledger.ts";
+import type { ManifestEntry } from "./manifest.ts";
+import { type PieceOutput, writePiece } from "./_piece.ts";
+import type { BatchOptions } from "./run.ts";
+
+/**
+ * What a record adds to the merged PDF: its image, the path of its piece
+ * kept from an earlier run, or null for no page (failed, or not a PDF);
+ * undefined when it was not rendered because the batch was aborted.
+ */
+export type MergePage = EncodedImage | string | null | undefined;
+
+/** What {@linkcode RecordRunner} works with; fixed for a batch. */
+export interface RecordJob {
+  output: PieceOutput;
+  assets: AssetResolver;
+  renderer: Renderer;
+  ledger: BatchLedger;
+  /** Aborted on the first failure when `onError` is "fail". */
+  stop: AbortController;
+  log: Logger;
+  options: Pick<
+    BatchOptions,
+    "onError" | "resume" | "onRecord" | "onProgress" | "signal"
+  >;
+}
+
+/** Runs the records of one batch, each on its own. */
+export class RecordRunner {
+  #job: RecordJob;
+
+  constructor(job: RecordJob) {
+    this.#job = job;
+  }
+
+  /** Keeps, renders or fails `record`; its page for the merged PDF. */
+  async run(record: CsvRecord): Promise<MergePage> {
+    const kept = this.#job.options.resume?.get(record.index);
+    if (kept?.status === "ok" && kept.file) return await this.#keep(kept);
+    return await this.#render(record);
+  }
+
+  async #keep(kept: ManifestEntry): Promise<MergePage> {
+    const { ledger, output } = this.#job;
+    ledger.kept(kept);
+    await this.#told(kept);
+    return output.format === "pdf" ? join(output.out, kept.file!) : null;
+  }
+
+  async #render(record: CsvRecord): Promise<MergePage> {
+    const { renderer, ledger, output, options } = this.#job;
+    const t0 = performance.now();
+    const entry: ManifestEntry = {
+      index: record.index,
+      line: record.line,
+      status: "ok",
+    };
+    let piece: RenderedPiece | undefined;
+    let page: MergePage = null;
+    try {
+      const payload = await piecePayload(
+        output.template,
+        record,
+        this.#job.assets,
+      );
+      const t1 = performance.now();
+      piece = await renderer.render(payload, options.signal);
+      entry.mode = renderer.mode;
+      const written = await writePiece(piece, record, output);
+      entry.file = written.file;
+      entry.bytes = written.bytes;
+      entry.sha256 = written.sha256;
+      entry.ms = Math.round(performance.now() - t0);
+      ledger.rendered(entry, {
+        prepare: t1 - t0,
+        ...piece.timings,
+        pdf: written.pdfMs,
+        write: written.writeMs,
+      });
+      if (output.format === "pdf") page = piece.image;
+    } catch (error) {
+      if (options.signal?.aborted) return undefined; // listed as not rendered
+      this.#fail(entry, record, error as Error);
+      entry.ms = Math.round(performance.now() - t0);
+    }
+    await this.#told(entry, piece);
+    return page;
+  }
+
+  /** Records the failure; with `onError: "fail"` the batch stops at it. */
+  #fail(entry: ManifestEntry, record: CsvRecord, error: Error): void {
+    const { ledger, stop, log, options } = this.#job;
+    entry.status = "failed";
+    entry.error = error instanceof RecordError
+      ? error.message
+      : `Cannot render record ${record.index}: ${error.message}`;
+    ledger.failed(entry);
+    log("error", entry.error, { record: record.index });
+    if ((options.onError ?? "fail") === "fail" && ledger.stop(error)) {
+      stop.abort(error);
+    }
+  }
+
+  /** Tells the caller of a finished record, then of the progress. */
+  async #told(entry: ManifestEntry, piece?: RenderedPiece): Promise<void> {
+    const { renderer, ledger, options } = this.#job;
+    await options.onRecord?.(entry, piece);
+    options.onProgress?.(ledger.progress(renderer.mode));
+  }
+}
