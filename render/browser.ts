@@ -6,6 +6,7 @@
  * @module
  */
 import { deadline, delay } from "../common/async.ts";
+import { PressrunError } from "../common/errors.ts";
 import process from "node:process";
 import { StaticOrigin } from "./static_origin.ts";
 import puppeteer, {
@@ -144,7 +145,7 @@ export class Browser implements AsyncDisposable {
 
   /** A new blank tab; starts Chromium again first if it died. */
   async newPage(): Promise<Page> {
-    if (this.#closing) throw new Error("The browser is closed");
+    if (this.#closing) throw new PressrunError("The browser is closed");
     if (this.#restarting) await this.#restarting;
     if (!this.#browser.connected) await this.#restart();
     return await this.#browser.newPage();
@@ -218,7 +219,7 @@ async function start(
     return { browser, profileDir };
   } catch (error) {
     await Deno.remove(profileDir, { recursive: true }).catch(() => {});
-    throw new Error(
+    throw new PressrunError(
       `Cannot start Chromium at ${executablePath}: ${
         (error as Error).message.split("\n")[0]
       } (set PRESSRUN_CHROMIUM or install the chromium package)`,

@@ -171,7 +171,7 @@ export class PersistentRenderer implements Renderer {
       this.#onPageFailure(error);
       await this.#destroy(fresh);
       this.#replaceInBackground();
-      throw new Error(
+      throw new PressrunError(
         `Record ${payload.index} failed on two render pages: ${
           (error as Error).message
         }`,

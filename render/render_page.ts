@@ -6,6 +6,8 @@
  * @module
  */
 import type { Page } from "puppeteer-core";
+import { deadline } from "../common/async.ts";
+import { PressrunError, TimeoutError } from "../common/errors.ts";
 import type { EncodedImage } from "../pdf/writer.ts";
 import { decodeBase64 } from "../template/_base64.ts";
 import type { Browser } from "./browser.ts";
@@ -55,7 +57,7 @@ export interface RenderedPiece {
 }
 
 /** A piece passed its deadline; its tab was destroyed. */
-export class RenderTimeoutError extends Error {
+export class RenderTimeoutError extends TimeoutError {
   override name = "RenderTimeoutError";
 }
 
@@ -83,7 +85,9 @@ export class RenderPage implements AsyncDisposable {
     this.#thumbnail = encode.thumbnail ?? 0;
     this.#origin = origin;
     page.on("error", (error) => {
-      this.#crashed?.(new Error(`The render page crashed: ${error.message}`));
+      this.#crashed?.(
+        new PressrunError(`The render page crashed: ${error.message}`),
+      );
       this.close();
     });
   }
@@ -128,24 +132,23 @@ export class RenderPage implements AsyncDisposable {
     payload: PiecePayload,
     timeoutMs = 30_000,
   ): Promise<RenderedPiece> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      // A crashed tab (its renderer process killed, out of memory) fails the
-      // piece at once instead of at the deadline.
-      this.#crashed = (error) => reject(error);
-      timer = setTimeout(() => {
-        reject(
+    // A crashed tab (its renderer process killed, out of memory) fails the
+    // piece at once instead of at the deadline.
+    const crash = new AbortController();
+    this.#crashed = (error) => crash.abort(error);
+    try {
+      return await deadline(this.#render(payload), timeoutMs, {
+        signal: crash.signal,
+        error: () =>
           new RenderTimeoutError(
             `Record ${payload.index} took longer than ${timeoutMs / 1000} s`,
           ),
-        );
-        this.close();
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([this.#render(payload), deadline]);
+      });
+    } catch (error) {
+      // Destroyed, not just abandoned: the page may still be busy with it.
+      if (error instanceof RenderTimeoutError) this.close();
+      throw error;
     } finally {
-      clearTimeout(timer);
       this.#crashed = undefined;
     }
   }

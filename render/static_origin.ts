@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { deadline } from "../common/async.ts";
+import { PressrunError, TimeoutError } from "../common/errors.ts";
 
 /** The files of the render page, by URL path. */
 const FILES: Record<string, { url: URL; type: string }> = {
@@ -77,21 +79,17 @@ export class StaticOrigin implements AsyncDisposable {
     timeoutMs = 30_000,
   ): { bytes: Promise<Uint8Array>; cancel(reason: Error): void } {
     const { promise, resolve, reject } = Promise.withResolvers<Uint8Array>();
-    const timer = setTimeout(
-      () =>
-        finish(
-          new Error(`The render page posted no image within ${timeoutMs} ms`),
-        ),
-      timeoutMs,
-    );
-    const finish = (result: Uint8Array | Error) => {
-      clearTimeout(timer);
-      this.#waiting.delete(token);
+    this.#waiting.set(token, (result) => {
       if (result instanceof Error) reject(result);
       else resolve(result);
-    };
-    this.#waiting.set(token, finish);
-    return { bytes: promise, cancel: finish };
+    });
+    const bytes = deadline(promise, timeoutMs, {
+      error: () =>
+        new TimeoutError(
+          `The render page posted no image within ${timeoutMs} ms`,
+        ),
+    }).finally(() => this.#waiting.delete(token));
+    return { bytes, cancel: reject };
   }
 
   async #handle(request: Request): Promise<Response> {
@@ -112,7 +110,7 @@ export class StaticOrigin implements AsyncDisposable {
   /** Stops the server. Safe to call twice. */
   async close(): Promise<void> {
     for (const finish of [...this.#waiting.values()]) {
-      finish(new Error("The render origin closed"));
+      finish(new PressrunError("The render origin closed"));
     }
     await this.#server.shutdown().catch(() => {});
   }

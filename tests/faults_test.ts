@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Page } from "puppeteer-core";
 import { runBatch } from "../batch/run.ts";
+import { TimeoutError } from "../common/errors.ts";
 import { writeBenchData } from "../bench/data.ts";
 import { Browser } from "../render/browser.ts";
 import type { PageApi } from "../render/page_api.ts";
@@ -188,6 +189,7 @@ Deno.test("PersistentRenderer fails clearly when no page becomes free in time", 
   const busy = pool.render(payloads[0]!).catch((e: Error) => e);
   await assert.rejects(pool.render(payloads[1]!), (e: Error) => {
     assert.equal(e.name, "PoolTimeoutError");
+    assert.ok(e instanceof TimeoutError, "a TimeoutError: 504 over HTTP");
     assert.match(
       e.message,
       /No render page became free within 0\.3 s \(1 pages, all busy\)/,
