@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { TemplateError } from "../common/errors.ts";
 import type { PageSpec } from "../render/page_api.ts";
 import { allSettledOrThrow } from "./_all.ts";
 import { encodeBase64 } from "./_base64.ts";
@@ -52,10 +53,11 @@ export async function pageSpec(
     // Every image object carries its own copy into the page.
     inlined += (object.src as string).length;
     if (inlined > MAX_INLINED) {
-      throw new RangeError(
+      throw new TemplateError(
         `Invalid template ${template.source}: its images add up to more than ${
           MAX_INLINED / 2 ** 20
         } MiB (${v.path} and the ones before it)`,
+        { location: { source: template.source, field: `${v.path}.src` } },
       );
     }
   }
