@@ -105,6 +105,24 @@ Deno.test("splitChunk() writes one PDF per page with the piece's boxes, title an
   });
 });
 
+Deno.test("splitChunk() keeps the top-left corner of a page Chromium rounded to 1/300 in", async () => {
+  // A6 + 3 mm bleed is 314.65×436.54 pt; Chromium prints it 315.12×437.04 pt.
+  const a6 = pageGeometry({ width: 105, height: 148, unit: "mm" }, {
+    bleed: 3,
+  });
+  const [piece] = await splitChunk(
+    await makeChunk(["A6"], [315.12, 437.04]),
+    a6,
+  );
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/a6.pdf`, piece!);
+    const info = await boxes(`${dir}/a6.pdf`);
+    assert.equal(info.MediaBox, "0.00 0.50 314.65 437.04");
+    assert.equal(info.BleedBox, "0.00 0.50 314.65 437.04");
+    assert.equal(info.TrimBox, "8.50 9.01 306.14 428.54");
+  });
+});
+
 Deno.test("splitChunk() output is the same bytes for the same chunk", async () => {
   const chunk = await makeChunk(["A", "B"]);
   assert.deepEqual(
