@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { runBatch, type StageTotals } from "../batch/run.ts";
+import { delay } from "../common/async.ts";
 import { Browser } from "../render/browser.ts";
 import { processTreeMemory } from "../render/process_memory.ts";
 import { RenderPage } from "../render/render_page.ts";
@@ -148,7 +149,7 @@ function memorySampler(profile: string, done: () => number) {
         round(deno / 2 ** 20),
         round(chromium / 2 ** 20),
       ]);
-      await new Promise((r) => setTimeout(r, 250));
+      await delay(250);
     }
   })();
   return {

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { Metrics } from "../batch/metrics.ts";
 import { JobStore } from "../batch/store.ts";
+import { delay } from "../common/async.ts";
 import { BatchWorker } from "../batch/worker.ts";
 import { Browser } from "../render/browser.ts";
 import { createHandler, type ServerLimits } from "../server/api.ts";
@@ -83,7 +84,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
   const sampler = (async () => {
     while (sampling) {
       maxPages = Math.max(maxPages, (await browser.puppeteer.pages()).length);
-      await new Promise((r) => setTimeout(r, 50));
+      await delay(50);
     }
   })();
   const jobs: (() => Promise<Response>)[] = [];
@@ -148,7 +149,7 @@ export async function runLoad(options: LoadOptions = {}): Promise<LoadReport> {
         unfinished.push(`${id}: still ${s.state} at the deadline`);
         break;
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await delay(100);
     }
   }
   const wallS = (performance.now() - started) / 1000;
