@@ -7,9 +7,11 @@
  *
  * - per-piece files: {@linkcode splitChunk} writes one PDF per page holding
  *   only the objects that page uses;
- * - the merged file: {@linkcode MergedChunks} appends chunk after chunk and
- *   hands back the bytes to write at once, so a batch of any size is merged
- *   with one chunk in memory; each chunk's shared objects stay one object.
+ * - the merged file: {@linkcode MergedChunks} appends chunk after chunk (or
+ *   one-page piece after piece) and hands back the bytes to write at once,
+ *   so a batch of any size is merged with one chunk in memory; an object
+ *   identical to one already written (the font subsets and images pieces of
+ *   one chunk share, a background image) is stored once.
  *
  * Every page gets MediaBox = BleedBox = trim + bleed and TrimBox inset by the
  * bleed, from the piece's {@linkcode PageGeometry} (Chromium writes only a
@@ -70,6 +72,7 @@ import {
   PDFRef,
   PDFStream,
 } from "pdf-lib";
+import { createHash } from "node:crypto";
 import { PressrunError } from "../common/errors.ts";
 import type { PageGeometry } from "./geometry.ts";
 import type { PdfMeta } from "./writer.ts";
@@ -103,6 +106,8 @@ export interface MergedChunksOptions extends PdfMeta {
 
 const PRODUCER = "pressrun";
 const DEFAULT_TOLERANCE_PT = 1;
+/** Pages under one intermediate node of the merged file's page tree. */
+const PAGES_PER_NODE = 100;
 /** Entries of a page that this module writes itself. */
 const PAGE_OWN = new Set(
   ["Parent", "MediaBox", "CropBox", "BleedBox", "TrimBox", "ArtBox"].map((n) =>
@@ -196,11 +201,18 @@ export async function splitChunk(
 }
 
 /**
- * The merged PDF, built chunk by chunk in the order of the `add()` calls:
- * each call returns the bytes to append to the file (the PDF header comes
- * with the first), `end()` the tail (page tree, catalog, cross-reference
- * table). Only the chunk being added is held in memory; the objects a chunk's
- * pages share are written once.
+ * The merged PDF, built chunk by chunk (or piece by piece) in the order of
+ * the `add()` calls: each call returns the bytes to append to the file (the
+ * PDF header comes with the first), `end()` the tail (page tree, catalog,
+ * cross-reference table).
+ *
+ * Identical objects are stored once: an object whose bytes, once its
+ * references are renumbered, equal those of an object already written is
+ * not written again, and references to it point at the first. So one-page
+ * PDFs split from the same chunk (which carry byte-identical font subsets
+ * and images) merge back to one copy of each, and the same background image
+ * in every raster piece is stored once too. Memory stays bounded: the chunk
+ * being added, and one digest per object written.
  *
  * @example Usage
  * ```ts ignore
@@ -215,8 +227,16 @@ export class MergedChunks {
   #meta: MergedChunksOptions;
   /** Byte offset of each object, by object number (1 catalog, 2 root, 3 info). */
   #offsets: number[] = [0, 0, 0, 0];
-  /** The intermediate page-tree node of each chunk, and its page count. */
+  /** The next free object number. */
+  #next = 4;
+  /** The intermediate page-tree nodes written, and their page counts. */
   #nodes: { number: number; count: number }[] = [];
+  /** The node pages go under now (written when full, or by `end()`). */
+  #open: { number: number; kids: number[] } | undefined;
+  #pages = 0;
+  /** Object number of each object written, by the digest of its bytes. */
+  #digests = new Map<string, number>();
+  #reused = 0;
   #written = 0;
   #version = "1.4";
   #queue: Promise<unknown> = Promise.resolve();
@@ -229,7 +249,7 @@ export class MergedChunks {
 
   /** Pages added so far. */
   get pageCount(): number {
-    return this.#nodes.reduce((sum, node) => sum + node.count, 0);
+    return this.#pages;
   }
 
   /** Bytes handed out so far by `add()` (and `end()`). */
@@ -237,9 +257,15 @@ export class MergedChunks {
     return this.#written;
   }
 
+  /** Objects not written again because an identical one was. */
+  get reusedObjects(): number {
+    return this.#reused;
+  }
+
   /**
-   * Appends every page of `chunk` and returns the bytes to write after those
-   * returned before. Calls keep their order even when not awaited one by one.
+   * Appends every page of `chunk` (a chunk, or a one-page piece) and returns
+   * the bytes to write after those returned before. Calls keep their order
+   * even when not awaited one by one.
    *
    * @throws {PressrunError} As {@linkcode splitChunk} does for a bad chunk;
    * nothing is added then.
@@ -260,32 +286,84 @@ export class MergedChunks {
       this.#geometry,
       this.#meta.tolerancePt ?? DEFAULT_TOLERANCE_PT,
     );
-    const node = this.#offsets.length;
-    const numbers = new Map<PDFRef, number>();
-    let next = node + 1;
-    for (const ref of reachable(source, source.pages)) {
-      numbers.set(ref, next++);
-    }
     const out = new PdfWriter(this.#written);
     if (this.#written === 0) out.header(source.version);
     if (source.version > this.#version) this.#version = source.version;
-    writeObjects(out, source, numbers, {
-      numbers,
-      geometry: this.#geometry,
-      parent: node,
-    });
-    const kids = source.pages.map((p) => `${numbers.get(p.ref)} 0 R`);
-    out.object(
-      node,
-      `<</Type/Pages/Parent 2 0 R/Kids[${
-        kids.join(" ")
-      }]/Count ${kids.length}>>`,
-    );
+    // Pages are never shared: two identical records are two pages.
+    const numbers = new Map<PDFRef, number>();
+    for (const page of source.pages) numbers.set(page.ref, this.#next++);
+    const context = source.doc.context;
+    const visiting = new Set<PDFRef>();
+    const cyclic = new Set<PDFRef>();
+    // Children first, so an object's bytes name its children's final numbers.
+    const visit = (ref: PDFRef): void => {
+      if (numbers.has(ref)) return;
+      if (visiting.has(ref)) {
+        // A cycle: this object keeps a number of its own, not shared.
+        numbers.set(ref, this.#next++);
+        cyclic.add(ref);
+        return;
+      }
+      const object = context.lookup(ref);
+      visiting.add(ref);
+      if (object !== undefined) {
+        for (const child of refsIn(object)) visit(child);
+      }
+      visiting.delete(ref);
+      const body = new PdfWriter(0);
+      if (object === undefined) body.text("null");
+      else body.value(object, numbers);
+      const bytes = body.bytes();
+      if (cyclic.has(ref)) {
+        out.body(numbers.get(ref)!, bytes);
+        return;
+      }
+      const digest = createHash("sha256").update(bytes).digest("base64");
+      const seen = this.#digests.get(digest);
+      if (seen !== undefined) {
+        numbers.set(ref, seen);
+        this.#reused++;
+        return;
+      }
+      const number = this.#next++;
+      numbers.set(ref, number);
+      this.#digests.set(digest, number);
+      out.body(number, bytes);
+    };
+    for (const page of source.pages) {
+      for (const [, value] of pageEntries(page)) {
+        for (const ref of refsIn(value)) visit(ref);
+      }
+    }
+    for (const page of source.pages) {
+      const number = numbers.get(page.ref)!;
+      this.#open ??= { number: this.#next++, kids: [] };
+      writeObjects(out, source, new Map([[page.ref, number]]), {
+        numbers,
+        geometry: this.#geometry,
+        parent: this.#open.number,
+      });
+      this.#open.kids.push(number);
+      this.#pages++;
+      if (this.#open.kids.length >= PAGES_PER_NODE) this.#closeNode(out);
+    }
     for (const [number, offset] of out.offsets) this.#offsets[number] = offset;
-    this.#nodes.push({ number: node, count: source.pages.length });
     const bytes = out.bytes();
     this.#written += bytes.length;
     return bytes;
+  }
+
+  /** Writes the page-tree node pages go under now. */
+  #closeNode(out: PdfWriter): void {
+    const node = this.#open;
+    if (!node) return;
+    this.#open = undefined;
+    const kids = node.kids.map((n) => `${n} 0 R`).join(" ");
+    out.object(
+      node.number,
+      `<</Type/Pages/Parent 2 0 R/Kids[${kids}]/Count ${node.kids.length}>>`,
+    );
+    this.#nodes.push({ number: node.number, count: node.kids.length });
   }
 
   /**
@@ -298,15 +376,17 @@ export class MergedChunks {
     if (this.#ended) {
       throw new Error("Cannot end the merged PDF: it was already ended");
     }
-    if (this.#nodes.length === 0) {
+    if (this.#pages === 0) {
       throw new Error("Cannot end the merged PDF: no chunk was added");
     }
     this.#ended = true;
+    this.#digests.clear();
     const out = new PdfWriter(this.#written);
+    this.#closeNode(out);
     const kids = this.#nodes.map((n) => `${n.number} 0 R`).join(" ");
     const version = this.#version > "1.4" ? `/Version/${this.#version}` : "";
     out.object(1, `<</Type/Catalog/Pages 2 0 R${version}>>`);
-    out.object(2, `<</Type/Pages/Kids[${kids}]/Count ${this.pageCount}>>`);
+    out.object(2, `<</Type/Pages/Kids[${kids}]/Count ${this.#pages}>>`);
     out.object(3, infoDict(this.#meta.title));
     for (const [number, offset] of out.offsets) this.#offsets[number] = offset;
     out.xref(this.#offsets, 1, 3);
@@ -473,6 +553,21 @@ function reachable(source: Source, pages: SourcePage[]): PDFRef[] {
   return order;
 }
 
+/** The references inside a value (not followed into the objects they name). */
+function refsIn(object: PDFObject): PDFRef[] {
+  const refs: PDFRef[] = [];
+  const stack: PDFObject[] = [object];
+  while (stack.length > 0) {
+    const value = stack.pop()!;
+    if (value instanceof PDFRef) refs.push(value);
+    else if (value instanceof PDFDict) {
+      for (const [, v] of value.entries()) stack.push(v);
+    } else if (value instanceof PDFArray) stack.push(...value.asArray());
+    else if (value instanceof PDFStream) stack.push(value.dict);
+  }
+  return refs.reverse();
+}
+
 /** Writes every object in `numbers`; pages get the geometry's boxes and `parent`. */
 function writeObjects(
   out: PdfWriter,
@@ -583,6 +678,13 @@ class PdfWriter {
   cached(number: number, bytes: Uint8Array): void {
     this.offsets.push([number, this.#base + this.#size + this.#text.length]);
     this.binary(bytes);
+  }
+
+  /** An object's body serialised earlier (what goes between "obj" and "endobj"). */
+  body(number: number, bytes: Uint8Array): void {
+    this.begin(number);
+    this.binary(bytes);
+    this.finish();
   }
 
   object(number: number, body: string): void {

@@ -8,6 +8,10 @@ const POSTCARD = pageGeometry({ width: 6, height: 4, unit: "in" }, {
   bleed: 0.125,
 });
 const HERO = new URL("../examples/postcard/hero.jpg", import.meta.url);
+const PORTRAIT = new URL(
+  "../examples/postcard/portrait-ak.jpg",
+  import.meta.url,
+);
 
 /** Runs a tool, asserts it succeeded and returns its stdout as text. */
 async function tool(cmd: string, ...args: string[]): Promise<string> {
@@ -34,9 +38,10 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 async function makeChunk(
   names: string[],
   size: [number, number] = [POSTCARD.widthPt, POSTCARD.heightPt],
+  picture: URL = HERO,
 ): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
-  const image = await doc.embedJpg(await Deno.readFile(HERO));
+  const image = await doc.embedJpg(await Deno.readFile(picture));
   const font = await doc.embedFont(StandardFonts.Helvetica);
   for (const name of names) {
     const page = doc.addPage(size);
@@ -131,17 +136,20 @@ Deno.test("splitChunk() output is the same bytes for the same chunk", async () =
   );
 });
 
-Deno.test("MergedChunks joins chunks in order, each chunk's image stored once", async () => {
+Deno.test("MergedChunks joins chunks in order, each distinct image stored once", async () => {
   const first = ["Record 1", "Record 2", "Record 3"];
   const second = ["Record 4", "Record 5"];
+  const third = ["Record 6"];
   const merged = new MergedChunks(POSTCARD, { title: "Spring postcards" });
+  const defaultSize: [number, number] = [POSTCARD.widthPt, POSTCARD.heightPt];
   // Not awaited one by one: the order of the calls still decides.
   const parts = await Promise.all([
     merged.add(await makeChunk(first)),
     merged.add(await makeChunk(second)),
+    merged.add(await makeChunk(third, defaultSize, PORTRAIT)),
   ]);
   parts.push(merged.end());
-  assert.equal(merged.pageCount, 5);
+  assert.equal(merged.pageCount, 6);
   await withTempDir(async (dir) => {
     const path = `${dir}/merged.pdf`;
     const file = await Deno.open(path, { write: true, create: true });
@@ -150,9 +158,9 @@ Deno.test("MergedChunks joins chunks in order, each chunk's image stored once", 
     assert.equal((await Deno.stat(path)).size, merged.byteLength);
     await tool("qpdf", "--check", path);
     const info = await boxes(path);
-    assert.equal(info.Pages, "5");
+    assert.equal(info.Pages, "6");
     assert.equal(info.Title, "Spring postcards");
-    for (const [i, name] of [...first, ...second].entries()) {
+    for (const [i, name] of [...first, ...second, ...third].entries()) {
       const page = await boxes(path, i + 1);
       assert.equal(page.TrimBox, TRIM, `page ${i + 1}`);
       assert.equal(page.BleedBox, MEDIA, `page ${i + 1}`);
@@ -168,12 +176,65 @@ Deno.test("MergedChunks joins chunks in order, each chunk's image stored once", 
       assert.equal(text.trim(), name);
     }
     const images = await imageObjects(path);
-    assert.equal(images.length, 5);
-    // One image object per chunk, shared by its pages.
-    assert.equal(new Set(images.slice(0, 3)).size, 1);
-    assert.equal(new Set(images.slice(3)).size, 1);
-    assert.notEqual(images[0], images[3]);
+    assert.equal(images.length, 6);
+    // The hero of both chunks is the same bytes: one object for its five
+    // pages. The portrait is another.
+    assert.equal(new Set(images.slice(0, 5)).size, 1);
+    assert.notEqual(images[0], images[5]);
   });
+});
+
+Deno.test("MergedChunks stores the objects of pieces split from one chunk once", async () => {
+  const names = Array.from({ length: 20 }, (_, i) => `Record ${i + 1}`);
+  const chunk = await makeChunk(names);
+  const pieces = await splitChunk(chunk, POSTCARD);
+  const merged = new MergedChunks(POSTCARD);
+  const parts: Uint8Array[] = [];
+  for (const piece of pieces) parts.push(await merged.add(piece));
+  parts.push(merged.end());
+  // Each piece carries the hero (≈ 20 KB) and the font; merged, they are
+  // stored once, so the file is about one chunk's size, not 20 pieces'.
+  const pieceBytes = pieces.reduce((n, p) => n + p.length, 0);
+  assert.ok(pieceBytes > 20 * 20_000, `pieces: ${pieceBytes} B`);
+  assert.ok(
+    merged.byteLength < chunk.length * 1.2,
+    `merged ${merged.byteLength} B, chunk ${chunk.length} B`,
+  );
+  assert.ok(merged.reusedObjects >= 19 * 2, `${merged.reusedObjects} reused`);
+  await withTempDir(async (dir) => {
+    const path = `${dir}/merged.pdf`;
+    await Deno.writeFile(path, new Uint8Array(parts.flatMap((p) => [...p])));
+    await tool("qpdf", "--check", path);
+    const images = await imageObjects(path);
+    assert.equal(images.length, 20);
+    assert.equal(new Set(images).size, 1);
+    for (const page of [1, 20]) {
+      const text = await tool(
+        "pdftotext",
+        "-f",
+        String(page),
+        "-l",
+        String(page),
+        path,
+        "-",
+      );
+      assert.equal(text.trim(), `Record ${page}`);
+      assert.equal((await boxes(path, page)).TrimBox, TRIM);
+    }
+  });
+});
+
+Deno.test("MergedChunks keeps identical pages as pages of their own", async () => {
+  const piece = (await splitChunk(await makeChunk(["Same"]), POSTCARD))[0]!;
+  const merged = new MergedChunks(POSTCARD);
+  const parts = [await merged.add(piece), await merged.add(piece)];
+  parts.push(merged.end());
+  const doc = await PDFDocument.load(
+    new Uint8Array(parts.flatMap((p) => [...p])),
+  );
+  const pages = doc.getPages();
+  assert.equal(pages.length, 2);
+  assert.notEqual(pages[0]!.ref, pages[1]!.ref);
 });
 
 Deno.test("joinChunks() equals the streamed parts put together", async () => {
