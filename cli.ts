@@ -9,7 +9,11 @@ import { type Delimiter } from "./batch/csv.ts";
 import type { OutputFormat, Progress } from "./batch/run.ts";
 import { InputError, UsageError } from "./common/errors.ts";
 import type { Logger } from "./render/log.ts";
-import { parseRendererChoice, rendererFromEnv } from "./render/renderer.ts";
+import {
+  parseRendererChoice,
+  type PdfMode,
+  rendererFromEnv,
+} from "./render/renderer.ts";
 
 /** Bad command-line usage; exit code 2. The taxonomy's, re-exported. */
 export { UsageError };
@@ -31,7 +35,13 @@ Options:
   --concurrency N       pages in the pool / pieces in flight (default: cores)
   --merge               also write merged.pdf with every piece in order
   --format F            pdf | png | jpeg per piece (default: pdf)
-  --pdf-image F         png | jpeg image inside each PDF (default: png)
+  --pdf-mode M          vector | raster, what a PDF page holds (default: vector):
+                        vector prints each piece from its SVG (text stays text,
+                        fonts embedded, shared images stored once); raster is one
+                        image of the piece. PNG and JPEG pieces are raster always
+  --chunk N             vector: records printed together by one page, 1-500
+                        (default: 100)
+  --pdf-image F         png | jpeg image inside each raster PDF (default: png)
   --quality Q           JPEG quality, above 0 and at most 1 (default: 0.92)
   --limit N             render only the first N records
   --timeout S           seconds one piece may take before its page is destroyed (default: 30)
@@ -66,6 +76,10 @@ export interface RenderArgs {
   concurrency?: number;
   merge: boolean;
   format: OutputFormat;
+  /** Asked for with --pdf-mode; undefined: the default (vector for PDF). */
+  pdfMode?: PdfMode;
+  /** Vector mode: records per print. */
+  chunk?: number;
   pdfImage: "png" | "jpeg";
   quality?: number;
   limit?: number;
@@ -101,6 +115,8 @@ export function parseRenderArgs(
         concurrency: { type: "string", short: "c" },
         merge: { type: "boolean", default: false },
         format: { type: "string", default: "pdf" },
+        "pdf-mode": { type: "string" },
+        chunk: { type: "string" },
         "pdf-image": { type: "string", default: "png" },
         quality: { type: "string" },
         limit: { type: "string" },
@@ -149,6 +165,16 @@ export function parseRenderArgs(
   const renderer = v.renderer === undefined
     ? rendererFromEnv(env)
     : parseRendererChoice(v.renderer.trim().toLowerCase(), "--renderer");
+  const format = oneOf(v.format!, "--format", ["pdf", "png", "jpeg"] as const);
+  const pdfMode = v["pdf-mode"] === undefined
+    ? undefined
+    : oneOf(v["pdf-mode"], "--pdf-mode", ["vector", "raster"] as const);
+  if (pdfMode !== undefined && format !== "pdf") {
+    throw new UsageError(
+      `--pdf-mode applies to --format pdf only (${format} pieces are images)`,
+      { location: { field: "--pdf-mode" } },
+    );
+  }
   return {
     ...base,
     template: v.template!,
@@ -156,7 +182,9 @@ export function parseRenderArgs(
     out: v.out!,
     renderer,
     concurrency: wholeNumber(v.concurrency, "--concurrency", 1, 64),
-    format: oneOf(v.format!, "--format", ["pdf", "png", "jpeg"] as const),
+    format,
+    pdfMode,
+    chunk: wholeNumber(v.chunk, "--chunk", 1, 500),
     pdfImage: oneOf(v["pdf-image"]!, "--pdf-image", ["png", "jpeg"] as const),
     quality: fraction(v.quality, "--quality"),
     limit: wholeNumber(v.limit, "--limit", 1, Number.MAX_SAFE_INTEGER),
@@ -306,6 +334,8 @@ export async function main(
       concurrency: opts.concurrency,
       merge: opts.merge,
       format: opts.format,
+      pdfMode: opts.pdfMode,
+      chunkSize: opts.chunk,
       pdfImage: opts.pdfImage,
       quality: opts.quality,
       limit: opts.limit,
@@ -335,7 +365,7 @@ export async function main(
       );
     } else if (!opts.quiet) {
       io.stderr(
-        `Wrote ${result.rendered} files${
+        `Wrote ${result.rendered} ${filesLabel(result)}${
           result.manifest.merged ? " and merged.pdf" : ""
         } to ${result.out} (manifest.json lists each record)\n`,
       );
@@ -357,6 +387,21 @@ export async function main(
     if (signal?.aborted) return 130;
     return exitCode(error);
   }
+}
+
+/**
+ * "vector PDFs", "raster PDFs", "vector PDFs (2 raster)", "PNG files": what a
+ * batch wrote, as the result line says it.
+ */
+export function filesLabel(
+  result: { pdfMode?: PdfMode; manifest: { records: { kind?: PdfMode }[] } },
+): string {
+  const { pdfMode } = result;
+  if (!pdfMode) return "files";
+  const other = pdfMode === "vector" ? "raster" : "vector";
+  const others = result.manifest.records.filter((r) => r.kind === other)
+    .length;
+  return `${pdfMode} PDFs${others ? ` (${others} ${other})` : ""}`;
 }
 
 /**
@@ -414,8 +459,8 @@ function progressPrinter(io: CliIo, opts: RenderArgs): (p: Progress) => void {
     const text = `${p.done}/${p.total} ${(pct * 100).toFixed(0)}%  ${
       p.rate.toFixed(1)
     }/s  ETA ${formatMs(p.etaMs)}  ${p.mode}${
-      p.failed ? `  failed ${p.failed}` : ""
-    }`;
+      p.pdfMode ? ` ${p.pdfMode}` : ""
+    }${p.failed ? `  failed ${p.failed}` : ""}`;
     if (io.isTerminal) {
       const now = performance.now();
       if (now - lastDraw < 80 && p.done < p.total) return;

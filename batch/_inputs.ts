@@ -10,6 +10,12 @@ import { AssetResolver } from "../template/assets.ts";
 import { type PageSpec, pageSpec } from "../template/page_spec.ts";
 import { loadTemplate, type Template } from "../template/parse.ts";
 import { preflight } from "../template/preflight.ts";
+import {
+  checkVectorExport,
+  vectorWarnings,
+} from "../template/vector_preflight.ts";
+import type { Logger } from "../render/log.ts";
+import type { PdfMode } from "../render/renderer.ts";
 import { type CsvRecord, type Delimiter, readCsv, scanCsv } from "./csv.ts";
 import type { BatchOptions } from "./run.ts";
 
@@ -25,14 +31,21 @@ export interface BatchInputs {
 /**
  * Loads and checks the inputs of a batch, then makes the output folder
  * (removing the temporary files an interrupted run left there). Throws the
- * input errors (template, CSV, missing columns) before anything is written.
+ * input errors (template, CSV, missing columns, in vector mode a template
+ * Fabric cannot export to SVG as drawn) before anything is written; logs
+ * what a vector print will not keep as vector.
  */
 export async function prepareInputs(
   options: BatchOptions,
+  { pdfMode, log }: { pdfMode: PdfMode; log: Logger },
 ): Promise<BatchInputs> {
   const template = typeof options.template === "string"
     ? await loadTemplate(options.template)
     : options.template;
+  if (pdfMode === "vector") {
+    checkVectorExport(template);
+    for (const warning of vectorWarnings(template)) log("warn", warning);
+  }
   const csv = await scanCsv(options.data, {
     delimiter: options.delimiter,
     signal: options.signal,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RendererMode } from "../render/renderer.ts";
+import type { PdfMode, RendererMode } from "../render/renderer.ts";
 import type { Manifest, ManifestEntry } from "./manifest.ts";
 
 /** A progress event, the same for both renderers. */
@@ -15,6 +15,8 @@ export interface Progress {
   total: number;
   failed: number;
   mode: RendererMode;
+  /** What the batch's PDF pages hold; absent for PNG and JPEG pieces. */
+  pdfMode?: PdfMode;
   /** Pieces per second since the renderer was ready. */
   rate: number;
   elapsedMs: number;
@@ -22,24 +24,41 @@ export interface Progress {
   etaMs: number;
 }
 
-/** Where the time went: ms summed over all rendered pieces, per stage. */
+/**
+ * Where the time went: ms summed over all rendered pieces, per stage. A
+ * raster piece spends it in apply, paint, encode, serialize and pdf; a
+ * vector piece in apply, svg, layout, print and split (its share of its
+ * chunk's); both in prepare, transfer, write and merge.
+ */
 export interface StageTotals {
   /** Deno side: placeholders, images, QR matrices. */
   prepare: number;
   /** In the page: setting the record's values. */
   apply: number;
-  /** In the page: Fabric's paint. */
+  /** In the page: Fabric's paint (raster). */
   paint: number;
-  /** In the page: the canvas to PNG or JPEG. */
+  /** In the page: the canvas to PNG or JPEG (raster). */
   encode: number;
-  /** In the page: the encoded bytes to base64. */
+  /** In the page: the encoded bytes to base64 (raster). */
   serialize: number;
+  /** In the page: Fabric's `toSVG()` (vector). */
+  svg: number;
+  /** In the page: the chunk's print document and its images (vector). */
+  layout: number;
+  /** Chromium's `printToPDF` (vector). */
+  print: number;
+  /** The chunk PDF into one PDF per piece (vector). */
+  split: number;
+  /** In the page: the thumbnail, when asked for (vector). */
+  thumbnail: number;
   /** Page to Deno, and decoding. */
   transfer: number;
-  /** Wrapping the image into the piece's PDF. */
+  /** Wrapping the image into the piece's PDF (raster). */
   pdf: number;
   /** Writing the file and hashing it. */
   write: number;
+  /** Appending the piece to merged.pdf, when asked for. */
+  merge: number;
 }
 
 /** The outcome of a batch that ran. */
@@ -50,6 +69,8 @@ export interface BatchResult {
   ms: number;
   /** Mode at the end of the batch. */
   mode: RendererMode;
+  /** What the PDF pages hold; absent for PNG and JPEG pieces. */
+  pdfMode?: PdfMode;
   /** ms from the start until the renderer was ready (pool warm-up). */
   startupMs: number;
   /** ms from the start until the first piece was written. */
@@ -67,9 +88,9 @@ export interface LedgerInfo {
   template: string;
   data: string;
   format: string;
+  /** What the PDF pages hold; undefined for PNG and JPEG pieces. */
+  pdfMode?: PdfMode;
   out: string;
-  /** Whether a merged PDF was asked for. */
-  merge: boolean;
 }
 
 /** The account of one batch; created when its records start. */
@@ -80,9 +101,15 @@ export class BatchLedger {
     paint: 0,
     encode: 0,
     serialize: 0,
+    svg: 0,
+    layout: 0,
+    print: 0,
+    split: 0,
+    thumbnail: 0,
     transfer: 0,
     pdf: 0,
     write: 0,
+    merge: 0,
   };
   #info: LedgerInfo;
   #entries = new Map<number, ManifestEntry>();
@@ -92,6 +119,7 @@ export class BatchLedger {
   #started = performance.now();
   #startupMs = 0;
   #firstPieceMs = 0;
+  #merged = false;
 
   constructor(info: LedgerInfo) {
     this.#info = info;
@@ -119,11 +147,21 @@ export class BatchLedger {
 
   /** A record rendered and written, with the ms of each stage it took. */
   rendered(entry: ManifestEntry, stages: Partial<StageTotals>): void {
-    for (const [stage, ms] of Object.entries(stages)) {
-      this.stages[stage as keyof StageTotals] += ms;
-    }
+    this.spent(stages);
     this.#firstPieceMs ||= performance.now() - this.#started;
     this.#entries.set(entry.index, entry);
+  }
+
+  /** Time spent on the batch's pieces outside a record (the merge). */
+  spent(stages: Partial<StageTotals>): void {
+    for (const [stage, ms] of Object.entries(stages)) {
+      if (stage in this.stages) this.stages[stage as keyof StageTotals] += ms;
+    }
+  }
+
+  /** merged.pdf was written. */
+  mergeWritten(): void {
+    this.#merged = true;
   }
 
   /** A record that failed. */
@@ -152,6 +190,7 @@ export class BatchLedger {
       total,
       failed: this.#failed,
       mode,
+      ...(this.#info.pdfMode && { pdfMode: this.#info.pdfMode }),
       rate,
       elapsedMs,
       etaMs: rate > 0 ? ((total - done) / rate) * 1000 : 0,
@@ -175,6 +214,7 @@ export class BatchLedger {
       failed: this.#failed,
       ms,
       mode,
+      ...(info.pdfMode && { pdfMode: info.pdfMode }),
       startupMs: this.#startupMs,
       firstPieceMs: this.#firstPieceMs,
       stages: this.stages,
@@ -183,10 +223,11 @@ export class BatchLedger {
         template: info.template,
         data: info.data,
         format: info.format,
+        pdfMode: info.pdfMode,
         total: info.total,
         rendered,
         failed: this.#failed,
-        merged: info.merge && !this.#firstFailure ? "merged.pdf" : undefined,
+        merged: this.#merged ? "merged.pdf" : undefined,
         startedAt: this.#startedAt.toISOString(),
         ms: Math.round(ms),
         records,

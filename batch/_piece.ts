@@ -1,12 +1,14 @@
 /**
- * Writing one rendered piece into the output folder: its bytes (a one-page
- * PDF, or the image itself), its file name, its SHA-256 — what its manifest
- * entry records.
+ * Writing one rendered piece into the output folder: its bytes (a vector
+ * piece's one-page PDF as the renderer printed it, a raster piece's image
+ * wrapped into one, or the image itself), its file name, its SHA-256 — what
+ * its manifest entry records.
  *
  * @module
  */
 import { piecePdf } from "../pdf/writer.ts";
 import type { RenderedPiece } from "../render/render_page.ts";
+import type { PdfMode } from "../render/renderer.ts";
 import { substitute } from "../template/fields.ts";
 import type { Template } from "../template/parse.ts";
 import type { CsvRecord } from "./csv.ts";
@@ -30,7 +32,11 @@ export interface WrittenPiece {
   file: string;
   bytes: number;
   sha256: string;
-  /** ms to wrap the image into the piece's PDF (0 for images). */
+  /** The piece's PDF, for the merged file; undefined for images. */
+  pdf?: Uint8Array;
+  /** What the PDF page holds; undefined for images. */
+  kind?: PdfMode;
+  /** ms to wrap the image into the piece's PDF (0 for images and vector). */
   pdfMs: number;
   /** ms to write the file and hash it. */
   writeMs: number;
@@ -44,11 +50,17 @@ export async function writePiece(
 ): Promise<WrittenPiece> {
   const { format, template } = output;
   const t0 = performance.now();
-  const bytes = format === "pdf"
-    ? await piecePdf(piece.image, template.geometry, {
+  let bytes: Uint8Array;
+  if (piece.kind === "vector") {
+    if (format !== "pdf") {
+      throw new TypeError(`A vector piece cannot be written as ${format}`);
+    }
+    bytes = piece.pdf;
+  } else if (format === "pdf") {
+    bytes = await piecePdf(piece.image, template.geometry, {
       title: `${template.name} — record ${record.index}`,
-    })
-    : piece.image.bytes;
+    });
+  } else bytes = piece.image.bytes;
   const label = output.name ? substitute(output.name, record.values) : "";
   const file = pieceFileName(
     record.index,
@@ -63,7 +75,18 @@ export async function writePiece(
     file,
     bytes: bytes.length,
     sha256: hash,
+    pdf: format === "pdf" ? bytes : undefined,
+    kind: format === "pdf" ? pieceKind(piece) : undefined,
     pdfMs: t1 - t0,
     writeMs: performance.now() - t1,
   };
+}
+
+/**
+ * What a piece's PDF page holds: a vector piece whose printed page would
+ * have used Type 3 fonts comes back as its raster piece PDF.
+ */
+export function pieceKind(piece: RenderedPiece): PdfMode {
+  if (piece.kind === "raster") return "raster";
+  return piece.type3Fonts?.length ? "raster" : "vector";
 }

@@ -8,7 +8,6 @@
  * @module
  */
 import { join } from "node:path";
-import type { EncodedImage } from "../pdf/writer.ts";
 import type { Logger } from "../render/log.ts";
 import type { RenderedPiece } from "../render/render_page.ts";
 import type { Renderer } from "../render/renderer.ts";
@@ -21,11 +20,11 @@ import { type PieceOutput, writePiece } from "./_piece.ts";
 import type { BatchOptions } from "./run.ts";
 
 /**
- * What a record adds to the merged PDF: its image, the path of its piece
- * kept from an earlier run, or null for no page (failed, or not a PDF);
- * undefined when it was not rendered because the batch was aborted.
+ * What a record adds to the merged PDF: its piece's one-page PDF, the path
+ * of its piece kept from an earlier run, or null for no page (failed, or not
+ * a PDF); undefined when it was not rendered because the batch was aborted.
  */
-export type MergePage = EncodedImage | string | null | undefined;
+export type MergePage = Uint8Array | string | null | undefined;
 
 /** What {@linkcode RecordRunner} works with; fixed for a batch. */
 export interface RecordJob {
@@ -84,6 +83,7 @@ export class RecordRunner {
       piece = await renderer.render(payload, options.signal);
       entry.mode = renderer.mode;
       const written = await writePiece(piece, record, output);
+      if (written.kind) entry.kind = written.kind;
       entry.file = written.file;
       entry.bytes = written.bytes;
       entry.sha256 = written.sha256;
@@ -94,7 +94,7 @@ export class RecordRunner {
         pdf: written.pdfMs,
         write: written.writeMs,
       });
-      if (output.format === "pdf") page = piece.image;
+      page = written.pdf ?? null;
     } catch (error) {
       if (options.signal?.aborted) return undefined; // listed as not rendered
       this.#fail(entry, record, error as Error);

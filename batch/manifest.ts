@@ -1,10 +1,11 @@
 /**
- * `manifest.json`: one entry per record (index, status, file, sha256, ms,
- * error), written one record a line so it reads and diffs well.
+ * `manifest.json`: the batch (template, data, format, PDF mode, counts) and
+ * one entry per record (index, status, file, sha256, ms, renderer mode, PDF
+ * kind, error), written one record a line so it reads and diffs well.
  *
  * @module
  */
-import type { RendererMode } from "../render/renderer.ts";
+import type { PdfMode, RendererMode } from "../render/renderer.ts";
 import { writeFileAtomic } from "./output.ts";
 
 /** What happened to one record. */
@@ -21,6 +22,12 @@ export interface ManifestEntry {
   /** Wall time for this record, ms. */
   ms?: number;
   mode?: RendererMode;
+  /**
+   * What the piece's PDF page holds: `vector` (printed from its SVG) or
+   * `raster` (one image: asked for, or a vector record whose page would have
+   * used Type 3 fonts). Absent for PNG and JPEG pieces.
+   */
+  kind?: PdfMode;
   error?: string;
 }
 
@@ -29,6 +36,8 @@ export interface Manifest {
   template: string;
   data: string;
   format: string;
+  /** What the PDF pages hold (the run's choice); absent for PNG and JPEG. */
+  pdfMode?: PdfMode;
   total: number;
   rendered: number;
   failed: number;

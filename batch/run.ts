@@ -17,7 +17,8 @@ import {
   type RendererChoice,
   type RendererOptions,
 } from "../render/orchestrator.ts";
-import type { Renderer } from "../render/renderer.ts";
+import { clampChunkSize } from "../render/persistent.ts";
+import type { PdfMode, Renderer } from "../render/renderer.ts";
 import type { RenderedPiece } from "../render/render_page.ts";
 import type { AssetResolverOptions } from "../template/assets.ts";
 import type { PageSpec } from "../template/page_spec.ts";
@@ -50,7 +51,20 @@ export interface BatchOptions {
   merge?: boolean;
   /** @default "pdf" */
   format?: OutputFormat;
-  /** Encoding of the image inside each PDF. @default "png" */
+  /**
+   * What a PDF page holds: `vector` (Chromium prints each piece from its
+   * SVG, a chunk of records per print: text stays text, shared images are
+   * stored once) or `raster` (one image of the piece). Only `format: "pdf"`
+   * has a choice; PNG and JPEG pieces are raster always.
+   * @default "vector" for PDF
+   */
+  pdfMode?: PdfMode;
+  /**
+   * Vector mode: most records one page prints at once (1–500).
+   * @default 100 (the renderer's measured default)
+   */
+  chunkSize?: number;
+  /** Encoding of the image inside each raster PDF. @default "png" */
   pdfImage?: "png" | "jpeg";
   /** JPEG quality 0..1. @default 0.92 */
   quality?: number;
@@ -115,21 +129,24 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       `concurrency must be a whole number ≥ 1, got ${concurrency}`,
     );
   }
-  const inputs = await prepareInputs(options);
+  const format = options.format ?? "pdf";
+  const pdfMode = pdfModeOf(options);
+  const chunkSize = clampChunkSize(options.chunkSize);
+  const inputs = await prepareInputs(options, { pdfMode, log });
   log(
     "info",
-    `Batch: ${inputs.total} records from ${options.data}, template ${inputs.template.source} → ${options.out}`,
+    `Batch: ${inputs.total} records from ${options.data}, template ${inputs.template.source} → ${options.out} (${format}${
+      format === "pdf" ? `, ${pdfMode}` : ""
+    })`,
   );
-  const format = options.format ?? "pdf";
   const ledger = new BatchLedger({
     total: inputs.total,
     template: inputs.template.source,
     data: options.data,
     format,
+    pdfMode: format === "pdf" ? pdfMode : undefined,
     out: options.out,
-    merge: options.merge ?? false,
   });
-  const merged = options.merge ? new MergedOutput(inputs.template) : undefined;
   // Stopping (first failure, or the caller's signal) takes no new records;
   // pieces already in flight finish unless the caller's signal aborts them.
   const stop = new AbortController();
@@ -141,11 +158,17 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     ? options.browser
     : await Browser.launch(options.browser);
   let renderer: Renderer | undefined;
+  let merged: MergedOutput | undefined;
   try {
     renderer = await openRenderer(browser, inputs.spec, options, {
       concurrency,
+      pdfMode,
+      chunkSize,
       log,
     });
+    if (options.merge) {
+      merged = await MergedOutput.open(options.out, inputs.template, ledger);
+    }
     ledger.ready();
     const runner = new RecordRunner({
       output: {
@@ -168,17 +191,27 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       signal,
       stop: stopSignal,
     });
-    const inFlight = renderer.mode === "persistent"
-      ? concurrency * 2
-      : concurrency;
+    const inFlight = recordsInFlight(renderer, {
+      concurrency,
+      pdfMode,
+      chunkSize,
+    });
     // Records render in parallel; their pages come out in record order for
     // the merge. Every record in flight settles before the renderer closes.
     const pages = pooledMap(inFlight, records, (r) => runner.run(r));
     for await (const page of pages) await merged?.add(page);
-    if (merged && !ledger.firstFailure) await merged.write(options.out);
+    // A stopped or aborted batch, or one with no page, leaves no merged.pdf.
+    if (
+      merged && merged.pageCount > 0 && !ledger.firstFailure &&
+      !signal?.aborted
+    ) {
+      await merged.finish();
+      ledger.mergeWritten();
+    }
   } catch (error) {
     if (!ledger.firstFailure) throw error;
   } finally {
+    await merged?.close();
     await renderer?.close();
     if (ownBrowser) await browser.close();
     if (ledger.finished > 0 || ledger.firstFailure) {
@@ -192,18 +225,50 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   return finish(ledger.result(modeOf(renderer)), ledger.firstFailure, log);
 }
 
+/**
+ * The PDF mode a batch runs in: vector unless raster is asked for; PNG and
+ * JPEG pieces are images, so raster.
+ */
+export function pdfModeOf(
+  options: Pick<BatchOptions, "format" | "pdfMode">,
+): PdfMode {
+  if ((options.format ?? "pdf") !== "pdf") return "raster";
+  return options.pdfMode ?? "vector";
+}
+
+/**
+ * Records a batch keeps in flight: enough that every tab of the pool is busy
+ * and, in vector mode, that a full chunk is queued for the next tab to come
+ * free (the pool takes up to `chunkSize` queued records per print).
+ */
+function recordsInFlight(
+  renderer: Renderer,
+  options: { concurrency: number; pdfMode: PdfMode; chunkSize: number },
+): number {
+  const { concurrency, pdfMode, chunkSize } = options;
+  if (renderer.mode !== "persistent") return concurrency;
+  return pdfMode === "vector" ? (concurrency + 1) * chunkSize : concurrency * 2;
+}
+
 /** The renderer of a batch, encoding as `options` ask. */
 function openRenderer(
   browser: Browser,
   spec: PageSpec,
   options: BatchOptions,
-  { concurrency, log }: { concurrency: number; log: Logger },
+  { concurrency, pdfMode, chunkSize, log }: {
+    concurrency: number;
+    pdfMode: PdfMode;
+    chunkSize: number;
+    log: Logger;
+  },
 ): Promise<Renderer> {
   const format = options.format ?? "pdf";
   return createRenderer(browser, spec, {
     ...options.rendering,
     renderer: options.renderer,
     pages: concurrency,
+    pdfMode,
+    chunkSize,
     encode: {
       ...options.rendering?.encode,
       format: format === "pdf" ? options.pdfImage ?? "png" : format,
@@ -236,7 +301,9 @@ function finish(
     `Done: ${out.rendered} rendered, ${out.failed} failed in ${
       (out.ms / 1000).toFixed(2)
     } s ` +
-      `(${(out.rendered / (out.ms / 1000)).toFixed(1)} pieces/s, ${out.mode})`,
+      `(${(out.rendered / (out.ms / 1000)).toFixed(1)} pieces/s, ${out.mode}${
+        out.pdfMode ? `, ${out.pdfMode} PDF` : ""
+      })`,
   );
   return out;
 }

@@ -71,6 +71,8 @@ Deno.test(
     assert.equal(args.quality, undefined);
     assert.equal(args.delimiter, undefined);
     assert.equal(args.name, undefined);
+    assert.equal(args.pdfMode, undefined, "runBatch's default: vector");
+    assert.equal(args.chunk, undefined);
   },
 );
 
@@ -386,6 +388,8 @@ Deno.test(
       ["--format", "jpeg", "format"],
       ["--pdf-image", "png", "pdfImage"],
       ["--pdf-image", "jpeg", "pdfImage"],
+      ["--pdf-mode", "vector", "pdfMode"],
+      ["--pdf-mode", "raster", "pdfMode"],
       ["--on-error", "fail", "onError"],
       ["--on-error", "skip", "onError"],
     ];
@@ -398,6 +402,8 @@ Deno.test(
       ["--format", "tiff"],
       ["--format", "jpg"],
       ["--pdf-image", "webp"],
+      ["--pdf-mode", "svg"],
+      ["--pdf-mode", "Vector"],
       ["--on-error", "ignore"],
       ["--on-error", "continue"],
     ];
@@ -406,6 +412,27 @@ Deno.test(
         assertUsage([...REQUIRED, flag, value], [flag, `"${value}"`]);
       });
     }
+  },
+);
+
+Deno.test(
+  "parseRenderArgs() reads --chunk as a whole number from 1 to 500, and --pdf-mode for PDF pieces only",
+  SANITIZED,
+  async (t) => {
+    await t.step("--chunk 50", () => {
+      assert.equal(parse([...REQUIRED, "--chunk", "50"]).chunk, 50);
+    });
+    for (const value of ["0", "501", "2.5", "many"]) {
+      await t.step(`--chunk ${value} refused`, () => {
+        assertUsage([...REQUIRED, "--chunk", value], ["--chunk", value]);
+      });
+    }
+    await t.step("--pdf-mode with --format png refused", () => {
+      assertUsage(
+        [...REQUIRED, "--format", "png", "--pdf-mode", "vector"],
+        ["--pdf-mode", "png"],
+      );
+    });
   },
 );
 
