@@ -44,6 +44,8 @@ export interface RecordJob {
 /** Runs the records of one batch, each on its own. */
 export class RecordRunner {
   #job: RecordJob;
+  /** The last report handed out; the next one waits for it. */
+  #reported: Promise<void> = Promise.resolve();
 
   constructor(job: RecordJob) {
     this.#job = job;
@@ -118,10 +120,20 @@ export class RecordRunner {
     }
   }
 
-  /** Tells the caller of a finished record, then of the progress. */
-  async #told(entry: ManifestEntry, piece?: RenderedPiece): Promise<void> {
+  /**
+   * Tells the caller of a finished record, then of the progress as it stood
+   * when this record finished. Records finish concurrently: the reports go
+   * out one at a time in the order the records finished, so `done` counts up
+   * by one from event to event.
+   */
+  #told(entry: ManifestEntry, piece?: RenderedPiece): Promise<void> {
     const { renderer, ledger, options } = this.#job;
-    await options.onRecord?.(entry, piece);
-    options.onProgress?.(ledger.progress(renderer.mode));
+    const progress = ledger.progress(renderer.mode);
+    const turn = this.#reported.then(async () => {
+      await options.onRecord?.(entry, piece);
+      options.onProgress?.(progress);
+    });
+    this.#reported = turn.catch(() => {});
+    return turn;
   }
 }
