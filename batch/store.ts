@@ -7,7 +7,7 @@
  */
 import { join, resolve } from "node:path";
 import type { RendererChoice } from "../render/orchestrator.ts";
-import type { RendererMode } from "../render/renderer.ts";
+import type { PdfMode, RendererMode } from "../render/renderer.ts";
 import {
   loadTemplate,
   parseTemplate,
@@ -38,6 +38,11 @@ export type BatchState = typeof BATCH_STATES[number];
 /** How a batch was asked to run. */
 export interface BatchRunOptions {
   renderer: RendererChoice;
+  /**
+   * What the PDF pages hold. Batches stored before vector mode have none:
+   * they run as runBatch's default (vector).
+   */
+  pdfMode?: PdfMode;
   merge: boolean;
   onError: "fail" | "skip";
 }

@@ -137,6 +137,7 @@ export class BatchWorker implements AsyncDisposable {
         data: join(dir, "data.csv"),
         out: join(dir, "out"),
         renderer: batch.options.renderer,
+        pdfMode: batch.options.pdfMode,
         merge: batch.options.merge,
         onError: batch.options.onError,
         concurrency: this.#options.concurrency,

@@ -8,12 +8,14 @@ import { join } from "node:path";
 import { type CsvInfo, readCsv, scanCsv } from "../batch/csv.ts";
 import type { BatchRunOptions, JobStore } from "../batch/store.ts";
 import { parseRendererChoice } from "../render/orchestrator.ts";
+import type { PdfMode } from "../render/renderer.ts";
 import {
   loadTemplate,
   parseTemplate,
   type Template,
 } from "../template/parse.ts";
 import { preflight } from "../template/preflight.ts";
+import { checkVectorExport } from "../template/vector_preflight.ts";
 import {
   DataError,
   NotFoundError,
@@ -40,6 +42,7 @@ export async function readBatchRequest(
       "auto",
       (v) => parseRendererChoice(v, "renderer"),
     ),
+    pdfMode: pdfModeField(form),
     merge: field(form, "merge", false, (v) => {
       if (v !== "true" && v !== "false") {
         throw new UsageError(`merge must be true or false, got "${v}"`);
@@ -65,6 +68,7 @@ export async function readBatchRequest(
     }
     const info = await scanUpload(csvPath, dataName);
     preflight(given.template, info.headers, dataName);
+    if (options.pdfMode === "vector") checkVectorExport(given.template);
     // A library template stays where it is; an uploaded one travels as its
     // document, so the scratch folder can go.
     return {
@@ -206,6 +210,20 @@ export async function scanUpload(
     });
   }
   return info;
+}
+
+/**
+ * The form's `pdfMode`: vector (the default) or raster; anything else is a
+ * {@linkcode UsageError} (422) naming the field.
+ */
+function pdfModeField(form: FormData): PdfMode {
+  const value = form.get("pdfMode");
+  if (value === null || value === "") return "vector";
+  if (value === "vector" || value === "raster") return value;
+  const got = typeof value === "string" ? `"${value}"` : "a file";
+  throw new UsageError(`pdfMode must be vector or raster, got ${got}`, {
+    location: { field: "pdfMode" },
+  });
 }
 
 function field<T>(

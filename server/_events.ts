@@ -18,7 +18,7 @@ export interface BatchEvents {
   /** The status, whenever it changes. */
   progress: ReturnType<typeof publicStatus>;
   /** A finished record (rendered in this process). */
-  piece: Pick<ManifestEntry, "index" | "status">;
+  piece: Pick<ManifestEntry, "index" | "status" | "kind">;
   /** The final status; the stream ends. */
   end: ReturnType<typeof publicStatus>;
   /** The stream could not go on. */
@@ -63,7 +63,11 @@ export async function eventStream(
       onPiece = (e) => {
         const { batch, entry } = (e as CustomEvent).detail;
         if (batch === id) {
-          send("piece", { index: entry.index, status: entry.status });
+          send("piece", {
+            index: entry.index,
+            status: entry.status,
+            kind: entry.kind,
+          });
         }
       };
       options.pieces?.addEventListener("piece", onPiece);

@@ -14,6 +14,7 @@ import {
   pdfInfo,
   pdfToPngs,
   readPng,
+  run,
   tempDir,
   TRICKY_CSV,
 } from "./_helpers.ts";
@@ -62,6 +63,28 @@ function batchForm(
   return form;
 }
 
+/** A template with a blend mode, which prints as raster only. */
+const BLEND_TEMPLATE = {
+  name: "Blend",
+  size: { width: 6, height: 4, unit: "in" },
+  canvas: {
+    width: 1800,
+    height: 1200,
+    objects: [
+      { type: "Textbox", left: 80, top: 80, width: 900, text: "{{firstName}}" },
+      {
+        type: "Rect",
+        left: 0,
+        top: 0,
+        width: 600,
+        height: 600,
+        fill: "#f00",
+        globalCompositeOperation: "multiply",
+      },
+    ],
+  },
+};
+
 async function waitFor(
   call: (p: string) => Promise<Response>,
   id: string,
@@ -95,6 +118,10 @@ Deno.test("the API renders a batch from the template library and serves its PDF,
   assert.equal(status.state, "done");
   assert.deepEqual([status.done, status.total, status.failed], [12, 12, 0]);
   assert.equal(status.pieces.length, 12);
+  assert.equal(status.options.pdfMode, "vector", "the default for PDF");
+  const kinds = status.pieces.map((p: { kind: string }) => p.kind);
+  assert.ok(kinds.every((k: string) => k === "vector" || k === "raster"));
+  assert.ok(kinds.filter((k: string) => k === "vector").length >= 8, kinds);
 
   await using tmp = await tempDir();
   const pdf = join(tmp.path, "merged.pdf");
@@ -121,6 +148,7 @@ Deno.test("the API renders a batch from the template library and serves its PDF,
   const manifest = await (await a.call(`/api/batches/${id}/manifest.json`))
     .json();
   assert.equal(manifest.records.length, 12);
+  assert.equal(manifest.pdfMode, "vector");
   const thumb = await readPng(
     new Uint8Array(
       await (await a.call(`/api/batches/${id}/pieces/3.png`)).arrayBuffer(),
@@ -134,6 +162,43 @@ Deno.test("the API renders a batch from the template library and serves its PDF,
   const health = await a.call("/healthz");
   assert.equal(health.status, 200);
   assert.match((await health.json()).chromium, /Chrom/);
+});
+
+Deno.test("the API runs a batch with pdfMode raster and says so in its status, pieces and manifest", async () => {
+  await using a = await app();
+  const res = await a.call("/api/batches", {
+    method: "POST",
+    body: batchForm({
+      template: "postcard",
+      data: ["d.csv", await Deno.readFile(TRICKY_CSV)],
+      pdfMode: "raster",
+      merge: "true",
+    }),
+  });
+  assert.equal(res.status, 202);
+  const { id } = await res.json();
+  const status = await waitFor(a.call, id);
+  assert.equal(status.state, "done");
+  assert.equal(status.options.pdfMode, "raster");
+  assert.deepEqual(
+    [...new Set(status.pieces.map((p: { kind: string }) => p.kind))],
+    ["raster"],
+  );
+  const listed = await (await a.call("/api/batches")).json();
+  assert.equal(listed[0].options.pdfMode, "raster");
+  const manifest = await (await a.call(`/api/batches/${id}/manifest.json`))
+    .json();
+  assert.equal(manifest.pdfMode, "raster");
+  await using tmp = await tempDir();
+  const piece = join(tmp.path, "0001.pdf");
+  const zip = unzipSync(
+    new Uint8Array(
+      await (await a.call(`/api/batches/${id}/output.zip`)).arrayBuffer(),
+    ),
+  );
+  await Deno.writeFile(piece, zip["0001.pdf"]!);
+  const text = await run("pdftotext", [piece, "-"]);
+  assert.equal(text.trim(), "", "a raster piece is one image: no text");
 });
 
 Deno.test("the API turns bad input into a clear JSON error and leaves the store unchanged", async (t) => {
@@ -222,6 +287,33 @@ Deno.test("the API turns bad input into a clear JSON error and leaves the store 
       },
       400,
       /renderer must be/,
+    ],
+    [
+      "bad pdfMode",
+      {
+        method: "POST",
+        headers: auth,
+        body: batchForm({
+          template: "postcard",
+          data: ["d.csv", csv],
+          pdfMode: "svg",
+        }),
+      },
+      422,
+      /pdfMode must be vector or raster, got "svg"/,
+    ],
+    [
+      "a blend mode Fabric's SVG export drops, in vector mode",
+      {
+        method: "POST",
+        headers: auth,
+        body: batchForm({
+          templateFile: ["blend.json", JSON.stringify(BLEND_TEMPLATE)],
+          data: ["d.csv", csv],
+        }),
+      },
+      422,
+      /canvas\.objects\[1\] \(Rect\) "globalCompositeOperation" is "multiply"/,
     ],
     [
       "invalid template JSON",

@@ -18,6 +18,7 @@ async function generate() {
   form.set("template", selected.id);
   form.set("data", file, file.name);
   form.set("renderer", $("#renderer", HTMLSelectElement).value);
+  form.set("pdfMode", $("#pdf-mode", HTMLSelectElement).value);
   form.set("merge", String($("#merge", HTMLInputElement).checked));
   form.set("onError", $("#on-error", HTMLSelectElement).value);
   state.starting = true;

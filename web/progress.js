@@ -19,6 +19,8 @@ import { formatDuration, STATE_WORDS, timeAgo } from "./format.js";
 const MAX_THUMBS = 24;
 /** @type {Record<import("../render/renderer.ts").RendererMode, string>} */
 const MODE_WORDS = { persistent: "fast renderer", cluster: "safe renderer" };
+/** @type {Record<import("../render/renderer.ts").PdfMode, string>} */
+const PDF_WORDS = { vector: "vector PDF", raster: "raster PDF" };
 
 /** How the batch on show is followed. */
 const view = {
@@ -157,7 +159,10 @@ function showProgress(s) {
 /** @param {BatchStatus} s a batch status @returns {string} "37 of 150 · 48 pieces/s · …" */
 function progressLine(s) {
   const { total, done, failed, rate } = s;
-  const mode = s.mode && MODE_WORDS[s.mode];
+  const renderer = s.mode && MODE_WORDS[s.mode];
+  // Batches stored before vector mode have no pdfMode: they ran as vector.
+  const pdf = PDF_WORDS[s.options.pdfMode ?? "vector"];
+  const mode = renderer ? `${renderer}, ${pdf}` : pdf;
   const took = s.startedAt && s.finishedAt
     ? ` in ${
       formatDuration(

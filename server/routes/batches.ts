@@ -41,10 +41,11 @@ export function batchRoutes(ctx: ServerContext): Router {
       const status = await store.batch(p.id!);
       const pieces = [...(await store.pieces(p.id!)).values()]
         .sort((a, b) => a.index - b.index)
-        .map(({ index, status, file, error }) => ({
+        .map(({ index, status, file, kind, error }) => ({
           index,
           status,
           file,
+          kind,
           error,
         }));
       return Response.json({ ...publicStatus(status), pieces });
