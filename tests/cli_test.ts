@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   chromiumPids,
+  EXAMPLE_CSV,
   EXAMPLE_TEMPLATE,
   MALFORMED_CSV,
   pdfInfo,
+  run,
   tempDir,
   TRICKY_CSV,
 } from "./_helpers.ts";
@@ -66,6 +68,98 @@ Deno.test("cli render writes one PDF per record plus merged.pdf and exits 0", as
     ["out"],
     "no profile folder left behind",
   );
+});
+
+Deno.test("cli render writes vector PDFs by default: fonts embedded (no Type 3), text selectable, the run says vector", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "out");
+  const { code, stderr } = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    EXAMPLE_CSV,
+    "-o",
+    out,
+    "--merge",
+  ]);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /Using PERSISTENT renderer.*vector PDF/);
+  assert.match(stderr, /Wrote 8 vector PDFs and merged\.pdf/);
+  const manifest = JSON.parse(
+    await Deno.readTextFile(join(out, "manifest.json")),
+  );
+  assert.equal(manifest.pdfMode, "vector");
+  assert.deepEqual(
+    manifest.records.map((r: { kind: string }) => r.kind),
+    Array(8).fill("vector"),
+  );
+  const merged = join(out, "merged.pdf");
+  assert.equal((await pdfInfo(merged)).pages, 8);
+  const fonts = await run("pdffonts", [merged]);
+  assert.match(fonts, /CID TrueType/);
+  assert.doesNotMatch(fonts, /Type 3/);
+  const text = await run("pdftotext", [merged, "-"]);
+  const names = ["Maya", "Arjun", "Sofía", "Liam", "Hannah", "Kenji"];
+  let at = -1;
+  for (const name of [...names, "Amélie", "Noah"]) {
+    const next = text.indexOf(name, at + 1);
+    assert.ok(next > at, `${name} after the one before it`);
+    at = next;
+  }
+});
+
+Deno.test("cli render --pdf-mode raster writes one full-page image per PDF", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "out");
+  const { code, stderr, stdout } = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    EXAMPLE_CSV,
+    "-o",
+    out,
+    "--pdf-mode",
+    "raster",
+    "--limit",
+    "2",
+    "--json",
+  ]);
+  assert.equal(code, 0, stderr);
+  const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
+  assert.equal(result.type, "result");
+  assert.equal(result.pdfMode, "raster");
+  for (const file of ["0001.pdf", "0002.pdf"]) {
+    const list = await run("pdfimages", ["-list", join(out, file)]);
+    const rows = list.trim().split("\n").slice(2);
+    assert.equal(rows.length, 1, list);
+    assert.match(rows[0]!, /^\s*1\s+0\s+image\s+1875\s+1275\b/);
+  }
+});
+
+Deno.test("cli render exits 2 for a blend mode in vector mode, naming the object, with nothing written", async () => {
+  await using dir = await tempDir();
+  const doc = JSON.parse(await Deno.readTextFile(EXAMPLE_TEMPLATE));
+  doc.canvas.objects[2].globalCompositeOperation = "screen";
+  const template = join(dir.path, "t.json");
+  await Deno.writeTextFile(template, JSON.stringify(doc));
+  const out = join(dir.path, "out");
+  const { code, stderr } = await cli([
+    "render",
+    "-t",
+    template,
+    "-d",
+    EXAMPLE_CSV,
+    "-o",
+    out,
+  ]);
+  assert.equal(code, 2, stderr);
+  assert.match(
+    stderr,
+    /canvas\.objects\[2\] \(\w+\) "globalCompositeOperation" is "screen"/,
+  );
+  await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
 });
 
 Deno.test("cli render --json prints progress events and a result, and honours PRESSRUN_RENDERER", async () => {
