@@ -1,6 +1,7 @@
 /**
  * The cluster renderer: a fresh tab per piece — open, load Fabric and the
- * template, render, close. Slow but isolated; the fallback.
+ * template, render, close. Slow but isolated; the fallback. In vector mode
+ * each tab prints a chunk of one record.
  *
  * @module
  */
@@ -12,11 +13,13 @@ import {
   type RenderedPiece,
   RenderPage,
 } from "./render_page.ts";
-import type { Renderer } from "./renderer.ts";
+import type { PdfMode, Renderer } from "./renderer.ts";
 
 /** Options for {@linkcode ClusterRenderer}. */
 export interface ClusterOptions {
   encode?: PageOptions;
+  /** @default "raster" */
+  pdfMode?: PdfMode;
   /** Deadline of one piece, ms. @default 30000 */
   renderTimeoutMs?: number;
 }
@@ -28,6 +31,7 @@ export class ClusterRenderer implements Renderer {
   #spec: PageSpec;
   #encode: PageOptions;
   #timeoutMs: number;
+  #pdfMode: PdfMode;
   #open = new Set<RenderPage>();
 
   constructor(browser: Browser, spec: PageSpec, options: ClusterOptions = {}) {
@@ -35,6 +39,12 @@ export class ClusterRenderer implements Renderer {
     this.#spec = spec;
     this.#encode = options.encode ?? {};
     this.#timeoutMs = options.renderTimeoutMs ?? 30_000;
+    this.#pdfMode = options.pdfMode ?? "raster";
+  }
+
+  /** Images per piece, or one print per piece. */
+  get pdfMode(): PdfMode {
+    return this.#pdfMode;
   }
 
   /** Renders on a fresh tab; a failure is retried once on another fresh tab. */
@@ -55,7 +65,12 @@ export class ClusterRenderer implements Renderer {
     const page = await RenderPage.open(this.#browser, this.#spec, this.#encode);
     this.#open.add(page);
     try {
-      return await page.render(payload, this.#timeoutMs);
+      if (this.#pdfMode === "raster") {
+        return await page.render(payload, this.#timeoutMs);
+      }
+      const [outcome] = await page.renderChunk([payload], this.#timeoutMs);
+      if ("error" in outcome!) throw outcome.error;
+      return outcome!.piece;
     } finally {
       this.#open.delete(page);
       await page.close();

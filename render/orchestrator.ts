@@ -11,6 +11,7 @@ import type { Browser } from "./browser.ts";
 import { ClusterRenderer } from "./cluster.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import {
+  clampChunkSize,
   type PersistentOptions,
   PersistentRenderer,
   PoolBrokenError,
@@ -19,6 +20,7 @@ import {
 import type { PageOptions, RenderedPiece } from "./render_page.ts";
 import {
   parseRendererChoice,
+  type PdfMode,
   type Renderer,
   type RendererChoice,
   rendererFromEnv,
@@ -34,7 +36,22 @@ export interface RendererOptions {
   /** Tabs of the persistent pool. @default navigator.hardwareConcurrency */
   pages?: number;
   /** More settings of the persistent pool. */
-  persistent?: Omit<PersistentOptions, "pages" | "encode" | "onPageFailure">;
+  persistent?: Omit<
+    PersistentOptions,
+    "pages" | "encode" | "onPageFailure" | "pdfMode" | "chunkSize"
+  >;
+  /**
+   * `raster`: each piece is one image. `vector`: pieces are printed by
+   * Chromium from their SVG, a chunk of records per print, and each resolves
+   * as a one-page PDF (`VectorPiece`). @default "raster"
+   */
+  pdfMode?: PdfMode;
+  /**
+   * Vector mode: most records one page prints at once, clamped to 1–500; the
+   * caller keeps about pages × chunkSize records in flight.
+   * @default DEFAULT_CHUNK_SIZE (100)
+   */
+  chunkSize?: number;
   encode?: PageOptions;
   /** Deadline of one piece, ms, for either renderer. @default 30000 */
   renderTimeoutMs?: number;
@@ -56,12 +73,33 @@ export async function createRenderer(
   const log = options.log ?? silentLogger;
   const pages = options.pages ?? navigator.hardwareConcurrency;
   const encode = options.encode ?? {};
+  const renderer = await start(choice, browser, spec, options, pages, encode);
+  return options.pdfMode === "vector"
+    ? new Type3Warnings(renderer, log)
+    : renderer;
+}
+
+async function start(
+  choice: RendererChoice,
+  browser: Browser,
+  spec: PageSpec,
+  options: RendererOptions,
+  pages: number,
+  encode: PageOptions,
+): Promise<Renderer> {
+  const log = options.log ?? silentLogger;
   if (choice === "cluster") {
-    log("info", "Using CLUSTER renderer (a fresh page per piece)");
+    log(
+      "info",
+      `Using CLUSTER renderer (a fresh page per piece, ${
+        options.pdfMode ?? "raster"
+      } PDF)`,
+    );
     options.onMode?.("cluster");
     return new ClusterRenderer(browser, spec, {
       encode,
       renderTimeoutMs: options.renderTimeoutMs,
+      pdfMode: options.pdfMode,
     });
   }
   if (choice === "persistent") {
@@ -97,13 +135,21 @@ async function startPool(
   log: Logger,
 ): Promise<PersistentRenderer> {
   const started = performance.now();
-  log("info", `Using PERSISTENT renderer: starting ${options.pages} pages`);
+  const vector = options.pdfMode === "vector"
+    ? `, vector PDF in chunks of up to ${clampChunkSize(options.chunkSize)}`
+    : "";
+  log(
+    "info",
+    `Using PERSISTENT renderer: starting ${options.pages} pages${vector}`,
+  );
   const pool = await PersistentRenderer.start(browser, spec, {
     renderTimeoutMs: options.renderTimeoutMs,
     ...options.persistent,
     pages: options.pages,
     encode: options.encode,
     onPageFailure: options.onPageFailure,
+    pdfMode: options.pdfMode,
+    chunkSize: options.chunkSize,
   });
   log(
     "info",
@@ -182,6 +228,7 @@ class AutoRenderer implements Renderer {
     this.#cluster = new ClusterRenderer(this.#browser, this.#spec, {
       encode: this.#encode,
       renderTimeoutMs: this.#options.renderTimeoutMs,
+      pdfMode: this.#options.pdfMode,
     });
     const pool = this.pool;
     this.pool = undefined;
@@ -219,6 +266,61 @@ class AutoRenderer implements Renderer {
 
   async close(): Promise<void> {
     await Promise.all([this.pool?.close(), this.#cluster?.close()]);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Vector mode: forwards to the renderer and notes the records printed with
+ * Type 3 fonts (rendered as raster pages instead); `close()` logs one warning
+ * naming the fonts and the records.
+ */
+class Type3Warnings implements Renderer {
+  #renderer: Renderer;
+  #log: Logger;
+  #fonts = new Set<string>();
+  #records: number[] = [];
+  #closed = false;
+
+  constructor(renderer: Renderer, log: Logger) {
+    this.#renderer = renderer;
+    this.#log = log;
+  }
+
+  get mode(): RendererMode {
+    return this.#renderer.mode;
+  }
+
+  async render(
+    payload: PiecePayload,
+    signal?: AbortSignal,
+  ): Promise<RenderedPiece> {
+    const piece = await this.#renderer.render(payload, signal);
+    if (piece.kind === "vector" && piece.type3Fonts) {
+      for (const font of piece.type3Fonts) this.#fonts.add(font);
+      this.#records.push(payload.index);
+    }
+    return piece;
+  }
+
+  async close(): Promise<void> {
+    await this.#renderer.close();
+    if (this.#closed || this.#records.length === 0) return;
+    this.#closed = true;
+    const records = this.#records.sort((a, b) => a - b);
+    const shown = records.length > 20
+      ? `${records.slice(0, 20).join(", ")} and ${records.length - 20} more`
+      : records.join(", ");
+    this.#log(
+      "warn",
+      `Chromium printed Type 3 fonts (${
+        [...this.#fonts].join(", ")
+      }), which presses reject; ${records.length} record(s) went out as raster pages instead: ${shown}`,
+      { records, fonts: [...this.#fonts] },
+    );
   }
 
   [Symbol.asyncDispose](): Promise<void> {

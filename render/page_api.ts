@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { PageGeometry } from "../pdf/geometry.ts";
 import type { ObjectStyle } from "../template/format.ts";
 import type { FabricDocument } from "../template/parse.ts";
 
@@ -48,6 +49,12 @@ export interface PageSpec {
   fonts: PageFont[];
   /** One entry per object with a `pressrunId`. */
   variables: PageVariable[];
+  /**
+   * The printed page: vector mode prints at `geometry.widthPt` ×
+   * `geometry.heightPt` (trim + bleed) and titles each piece
+   * "`name` — record N".
+   */
+  print: { geometry: PageGeometry; name: string };
 }
 
 /** What `load()` reports. */
@@ -131,6 +138,42 @@ export interface FloorResult {
   ms: number;
 }
 
+/** A chunk of records to lay out as one print document (vector mode). */
+export interface VectorRequest {
+  payloads: PiecePayload[];
+  /** Also a PNG thumbnail per record this many pixels wide; 0 for none. */
+  thumbnail?: number;
+}
+
+/** A record that could not be laid out; the rest of its chunk still prints. */
+export interface VectorFailure {
+  index: number;
+  message: string;
+}
+
+/** Time spent inside the page on one record of a chunk, in ms. */
+export interface VectorRecordTimings {
+  apply: number;
+  svg: number;
+  /** Painting and encoding the thumbnail, when asked for. */
+  thumbnail: number;
+}
+
+/** What `vector()` hands back: the print document is ready in the page. */
+export interface VectorResult {
+  /** The records laid out, one print page each, in page order. */
+  pages: number[];
+  /** Per printed record, in page order. */
+  timings: VectorRecordTimings[];
+  /** Per printed record, in page order, base64 PNG, when asked for. */
+  thumbnails: string[];
+  failed: VectorFailure[];
+  /** Setting the print document and waiting for its images, ms. */
+  layout: number;
+  /** Characters of SVG in the print document. */
+  svgChars: number;
+}
+
 /** What the render page exposes as `globalThis.pressrun`. */
 export interface PageApi {
   /** Loads fonts and the document; call once, before rendering. */
@@ -139,6 +182,14 @@ export interface PageApi {
   render(request: RenderRequest): Promise<RenderResult>;
   /** Paints and encodes the current piece again, nothing else. */
   floor(request: FloorRequest): Promise<FloorResult>;
+  /**
+   * Applies each record and exports it with Fabric's `toSVG()`, then lays
+   * the chunk out as one print document, one CSS page per record, and waits
+   * for its images. Deno prints it, then calls `clearPrint()`.
+   */
+  vector(request: VectorRequest): Promise<VectorResult>;
+  /** Empties the print document. */
+  clearPrint(): void;
 }
 
 declare global {

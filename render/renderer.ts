@@ -10,10 +10,20 @@ import type { RenderedPiece } from "./render_page.ts";
 /** Which renderer draws the pieces. */
 export type RendererMode = "persistent" | "cluster";
 
-/** Turns payloads into encoded images. */
+/**
+ * What a PDF page holds: one image of the piece (`raster`), or the piece as
+ * Chromium prints its SVG (`vector`: text stays text, shared images once per
+ * chunk).
+ */
+export type PdfMode = "raster" | "vector";
+
+/** Turns payloads into encoded images (raster) or one-page PDFs (vector). */
 export interface Renderer extends AsyncDisposable {
   readonly mode: RendererMode;
-  /** Renders one piece; rejects when it cannot. */
+  /**
+   * Renders one piece: a `RasterPiece` in raster mode, a `VectorPiece` in
+   * vector mode. Rejects when it cannot.
+   */
   render(payload: PiecePayload, signal?: AbortSignal): Promise<RenderedPiece>;
   /** Releases pages. Safe to call twice. */
   close(): Promise<void>;

@@ -77,5 +77,6 @@ export async function pageSpec(
     zoom: pixelWidth / template.designWidth,
     fonts,
     variables: template.variables.map((v) => ({ id: v.id, ...v.style })),
+    print: { geometry: template.geometry, name: template.name },
   };
 }

@@ -9,6 +9,8 @@ import { PNG } from "pngjs";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { readCsv } from "../batch/csv.ts";
+import type { EncodedImage } from "../pdf/writer.ts";
+import type { RenderedPiece } from "../render/render_page.ts";
 import { AssetResolver } from "../template/assets.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import { loadTemplate } from "../template/parse.ts";
@@ -158,4 +160,10 @@ export async function examplePieces(csv = EXAMPLE_CSV, limit = Infinity) {
     payloads.push(await piecePayload(template, record, assets));
   }
   return { template, spec, payloads };
+}
+
+/** The image of a raster piece; throws for a vector piece. */
+export function imageOf(piece: RenderedPiece): EncodedImage {
+  if (piece.kind !== "raster") throw new Error("Expected a raster piece");
+  return piece.image;
 }

@@ -12,6 +12,7 @@ import {
   EXAMPLE_CSV,
   EXAMPLE_TEMPLATE,
   examplePieces,
+  imageOf,
   pdfToPngs,
   readPng,
   tempDir,
@@ -28,7 +29,10 @@ Deno.test("PersistentRenderer.render() reuses its warm pages for the next record
   assert.equal(before.length, 2);
   for (const payload of payloads) {
     const piece = await pool.render(payload);
-    assert.deepEqual([piece.image.width, piece.image.height], [1875, 1275]);
+    assert.deepEqual([imageOf(piece).width, imageOf(piece).height], [
+      1875,
+      1275,
+    ]);
   }
   assert.deepEqual(pool.pages, before, "no page was replaced");
   assert.equal(before.reduce((n, p) => n + p.renders, 0), 4);
@@ -43,7 +47,10 @@ Deno.test("PersistentRenderer replaces a page that dies and retries its record o
   const [first] = pool.pages;
   await first!.page.close();
   const piece = await pool.render(payloads[1]!);
-  assert.equal(await decodeQr(piece.image.bytes), "https://example.com/r/1002");
+  assert.equal(
+    await decodeQr(imageOf(piece).bytes),
+    "https://example.com/r/1002",
+  );
   assert.equal(pool.pages.length, 1);
   assert.notEqual(pool.pages[0], first);
 });
@@ -58,8 +65,8 @@ Deno.test("persistent and cluster renderers produce identical pixels for the sam
   // The pool renders all records on one page (so state from earlier records
   // would show), the cluster renders each on a fresh page.
   for (const payload of [...payloads, ...payloads.slice().reverse()]) {
-    const a = await readPng((await pool.render(payload)).image.bytes);
-    const b = await readPng((await cluster.render(payload)).image.bytes);
+    const a = await readPng(imageOf(await pool.render(payload)).bytes);
+    const b = await readPng(imageOf(await cluster.render(payload)).bytes);
     assert.deepEqual([a.width, a.height], [b.width, b.height]);
     assert.ok(
       Buffer.compare(a.data, b.data) === 0,
@@ -77,8 +84,10 @@ Deno.test("a record's image and texts never leak into the next record on a persi
   await using cluster = new ClusterRenderer(browser, spec);
   // Record 2 has a photo and a company; record 3 has neither.
   await pool.render(payloads[1]!);
-  const after = await readPng((await pool.render(payloads[2]!)).image.bytes);
-  const fresh = await readPng((await cluster.render(payloads[2]!)).image.bytes);
+  const after = await readPng(imageOf(await pool.render(payloads[2]!)).bytes);
+  const fresh = await readPng(
+    imageOf(await cluster.render(payloads[2]!)).bytes,
+  );
   assert.ok(Buffer.compare(after.data, fresh.data) === 0);
 });
 

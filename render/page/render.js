@@ -22,6 +22,8 @@
  *   RenderRequest,
  *   RenderResult,
  *   TextStyle,
+ *   VectorRequest,
+ *   VectorResult,
  * } from "../page_api.ts"
  * @import { FabricImage, FabricObject, FabricText, StaticCanvas } from "fabric"
  * @import {} from "./globals.d.ts"
@@ -64,6 +66,9 @@ const state = {
   /** @type {StaticCanvas | null} */ canvas: null,
   /** @type {HTMLCanvasElement | null} */ element: null,
   /** @type {Map<string, Slot>} */ slots: new Map(),
+  /** @type {PageSpec["print"] | null} */ print: null,
+  /** The canvas's objects export for print (QR paths, blob: images). */
+  vectorReady: false,
 };
 
 /**
@@ -118,6 +123,8 @@ async function load(spec) {
   visit(canvas.getObjects());
   state.canvas = canvas;
   state.element = element;
+  state.print = spec.print;
+  state.vectorReady = false;
   return { ms: performance.now() - started, objects: state.slots.size };
 }
 
@@ -519,6 +526,247 @@ async function floor({ count, format, quality }) {
   return { ms: performance.now() - started };
 }
 
+// ---- Vector mode: toSVG() per record, one print document per chunk --------
+
+const BLOB_CACHE_SIZE = 64;
+/**
+ * A `blob:` URL per distinct `data:` URL, most recently used last. Every
+ * `<image>` of a chunk showing the same picture names the same short URL, so
+ * the SVG stays small and Chromium's PDF writer stores the picture once per
+ * chunk. Entries are revoked only between chunks.
+ * @type {Map<string, string>}
+ */
+const blobUrls = new Map();
+
+/** @param {string} src a `data:` URL */
+function blobUrlOf(src) {
+  let url = blobUrls.get(src);
+  if (url) {
+    blobUrls.delete(src);
+  } else {
+    const comma = src.indexOf(",");
+    const meta = src.slice(5, comma);
+    const type = meta.split(";")[0] ?? "";
+    const body = src.slice(comma + 1);
+    const bytes = meta.endsWith(";base64")
+      ? Uint8Array.from(atob(body), (c) => c.charCodeAt(0))
+      : new TextEncoder().encode(decodeURIComponent(body));
+    url = URL.createObjectURL(new Blob([bytes], { type }));
+  }
+  blobUrls.set(src, url);
+  return url;
+}
+
+/** Revokes the oldest blob URLs past the cache size; only between chunks. */
+function trimBlobUrls() {
+  while (blobUrls.size > BLOB_CACHE_SIZE) {
+    const oldest = blobUrls.entries().next();
+    if (oldest.done) break;
+    URL.revokeObjectURL(oldest.value[1]);
+    blobUrls.delete(oldest.value[0]);
+  }
+}
+
+/**
+ * A number for an SVG attribute, to 1/1000 of a design unit.
+ * @param {number} v
+ */
+function svgNumber(v) {
+  return String(Math.round(v * 1000) / 1000);
+}
+
+/**
+ * The dark modules of a QR code as one SVG path (a union of runs, so no seams
+ * between rows), with the quiet zone, in the object's own coordinates.
+ * @param {QrSlot} slot
+ */
+function qrPath({ obj, style, matrix: qr }) {
+  if (!qr) return "";
+  const quiet = style.quietZone;
+  const count = qr.size + 2 * quiet;
+  const side = Math.min(obj.width, obj.height);
+  const unit = side / count;
+  const x0 = -side / 2 + quiet * unit;
+  const y0 = -side / 2 + quiet * unit;
+  const u = svgNumber(unit);
+  let d = "";
+  for (let y = 0; y < qr.size; y++) {
+    let x = 0;
+    while (x < qr.size) {
+      if (qr.modules[y * qr.size + x] !== "1") {
+        x++;
+        continue;
+      }
+      const start = x;
+      while (x < qr.size && qr.modules[y * qr.size + x] === "1") x++;
+      const w = svgNumber((x - start) * unit);
+      d += `M${svgNumber(x0 + start * unit)} ${svgNumber(y0 + y * unit)}` +
+        `h${w}v${u}h-${w}z`;
+    }
+  }
+  return d;
+}
+
+/**
+ * Once per loaded template: QR objects export their modules as one path, and
+ * images name a shared `blob:` URL instead of their `data:` URL.
+ */
+function prepareVector() {
+  if (state.vectorReady) return;
+  const f = globalThis.fabric;
+  for (const slot of state.slots.values()) {
+    if (slot.kind !== "qr") continue;
+    const { obj, style } = slot;
+    obj._toSVG = () => {
+      const w = svgNumber(obj.width);
+      const h = svgNumber(obj.height);
+      return [
+        "<g ",
+        "COMMON_PARTS",
+        ">\n",
+        `<rect x="-${svgNumber(obj.width / 2)}" y="-${
+          svgNumber(obj.height / 2)
+        }" width="${w}" height="${h}" style="fill:${style.background};stroke:none"/>\n`,
+        `<path d="${qrPath(slot)}" style="fill:${style.color};stroke:none"/>\n`,
+        "</g>\n",
+      ];
+    };
+  }
+  /** @param {FabricObject[]} objects */
+  const visit = (objects) => {
+    for (const obj of objects) {
+      if (obj instanceof f.FabricImage) {
+        const image = obj;
+        const original = image.getSrc.bind(image);
+        image.getSrc = (filtered) => {
+          const src = original(filtered);
+          return src.startsWith("data:") ? blobUrlOf(src) : src;
+        };
+      }
+      if (obj instanceof f.Group) visit(obj.getObjects());
+    }
+  };
+  visit(loaded().canvas.getObjects());
+  state.vectorReady = true;
+}
+
+/** The print document's style: one CSS page per record at trim + bleed. */
+function printStyle() {
+  const print = state.print;
+  if (!print) throw new Error("No template loaded");
+  const w = `${print.geometry.widthPt}pt`;
+  const h = `${print.geometry.heightPt}pt`;
+  return `@page{size:${w} ${h};margin:0}` +
+    "html,body{margin:0;padding:0;background:transparent}" +
+    `.pr-page{width:${w};height:${h};overflow:hidden;position:relative;` +
+    "break-after:page}.pr-page:last-child{break-after:auto}" +
+    `.pr-page>svg{display:block;width:${w};height:${h}}`;
+}
+
+/**
+ * Resolves when the image has loaded; rejects when it cannot.
+ * @param {Element} image
+ * @returns {Promise<void>}
+ */
+function imageLoaded(image) {
+  return new Promise((resolve, reject) => {
+    image.addEventListener("load", () => resolve(), { once: true });
+    image.addEventListener(
+      "error",
+      () =>
+        reject(
+          new Error(
+            `An image of the print document did not load: ${
+              image.getAttribute("href") ?? image.getAttribute("xlink:href")
+            }`,
+          ),
+        ),
+      { once: true },
+    );
+  });
+}
+
+/**
+ * One print document for a chunk of records: each record is applied and
+ * exported with `toSVG()`; a record that throws is left out and reported.
+ * Resolves when every image of the document has loaded.
+ * @param {VectorRequest} request
+ * @returns {Promise<VectorResult>}
+ */
+async function vector({ payloads, thumbnail }) {
+  const { canvas } = loaded();
+  const print = state.print;
+  if (!print) throw new Error("No template loaded");
+  prepareVector();
+  clearPrint();
+  trimBlobUrls();
+  const vpt = canvas.viewportTransform;
+  const options = {
+    suppressPreamble: true,
+    width: `${print.geometry.widthPt}pt`,
+    height: `${print.geometry.heightPt}pt`,
+    viewBox: {
+      x: 0,
+      y: 0,
+      width: canvas.width / vpt[0],
+      height: canvas.height / vpt[3],
+    },
+  };
+  /** @type {VectorResult} */
+  const result = {
+    pages: [],
+    timings: [],
+    thumbnails: [],
+    failed: [],
+    layout: 0,
+    svgChars: 0,
+  };
+  /** @type {string[]} */
+  const parts = [];
+  for (const payload of payloads) {
+    try {
+      const t0 = performance.now();
+      await apply(payload);
+      const t1 = performance.now();
+      const svg = canvas.toSVG(options);
+      const t2 = performance.now();
+      let small;
+      if (thumbnail) {
+        canvas.renderAll();
+        small = await thumbnailOf(thumbnail);
+      }
+      const t3 = performance.now();
+      parts.push(`<div class="pr-page">${svg}</div>`);
+      result.svgChars += svg.length;
+      result.pages.push(payload.index);
+      result.timings.push({ apply: t1 - t0, svg: t2 - t1, thumbnail: t3 - t2 });
+      if (small) result.thumbnails.push(small);
+    } catch (error) {
+      result.failed.push({
+        index: payload.index,
+        message: error instanceof Error ? error.message : String(error),
+      });
+    }
+  }
+  const started = performance.now();
+  const style = document.createElement("style");
+  style.textContent = printStyle();
+  document.head.append(style);
+  document.body.innerHTML = parts.join("");
+  await Promise.all(
+    [...document.body.querySelectorAll("image")].map(imageLoaded),
+  );
+  await document.fonts.ready;
+  result.layout = performance.now() - started;
+  return result;
+}
+
+/** Empties the print document (after printing, or before the next chunk). */
+function clearPrint() {
+  document.body.replaceChildren();
+  for (const style of document.head.querySelectorAll("style")) style.remove();
+}
+
 /** @type {PageApi} */
-const api = { load, render, floor };
+const api = { load, render, floor, vector, clearPrint };
 globalThis.pressrun = api;

@@ -1,0 +1,146 @@
+/**
+ * Helpers for the vector-mode tests: render the same records as raster and
+ * vector pieces, and compare two PDFs' pixels as poppler draws them.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { piecePdf } from "../pdf/writer.ts";
+import type { Browser } from "../render/browser.ts";
+import type { PageSpec, PiecePayload } from "../render/page_api.ts";
+import { RenderPage, type VectorPiece } from "../render/render_page.ts";
+import { AssetResolver } from "../template/assets.ts";
+import { pageSpec } from "../template/page_spec.ts";
+import { parseTemplate } from "../template/parse.ts";
+import { piecePayload } from "../template/payload.ts";
+import { pdfToPngs, readPng } from "./_helpers.ts";
+
+/** How far a channel may stray, 0–255: 10 %. */
+export const CHANNEL_TOLERANCE = 25.5;
+
+/**
+ * The share of pixels (0–1) that differ between two PDFs' first pages,
+ * rasterised by pdftoppm at `dpi`. A pixel differs only when no pixel within
+ * 1 px of it in the other image has every channel within 10 %: poppler draws
+ * the raster PDF's image about 1 px off its own pixels, and glyph edges are
+ * antialiased by different rasterisers (Skia in the page, Splash here), so
+ * an exact per-pixel metric counts edges, not differences a reader would
+ * see. `piece` is the PDF under test, `reference` the one it should look
+ * like: `piece` counts the piece's pixels with no match near them in the
+ * reference; `reference` the other way round.
+ */
+export async function pdfDifference(
+  a: Uint8Array,
+  b: Uint8Array,
+  dir: string,
+  dpi = 150,
+): Promise<{ piece: number; reference: number }> {
+  const files = [
+    join(dir, `${crypto.randomUUID()}.pdf`),
+    join(dir, `${crypto.randomUUID()}.pdf`),
+  ];
+  await Deno.writeFile(files[0]!, a);
+  await Deno.writeFile(files[1]!, b);
+  const [pa] = await pdfToPngs(files[0]!, dir, dpi);
+  const [pb] = await pdfToPngs(files[1]!, dir, dpi);
+  const ia = await readPng(pa!);
+  const ib = await readPng(pb!);
+  if (ia.width !== ib.width || ia.height !== ib.height) {
+    throw new Error(
+      `Sizes differ: ${ia.width}×${ia.height} and ${ib.width}×${ib.height}`,
+    );
+  }
+  return { piece: share(ia, ib), reference: share(ib, ia) };
+}
+
+type Image = { width: number; height: number; data: Uint8Array };
+
+function share(a: Image, b: Image): number {
+  const { width, height } = a;
+  let differ = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 4;
+      let near = false;
+      for (let dy = -1; dy <= 1 && !near; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (let dx = -1; dx <= 1 && !near; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= width) continue;
+          const j = (yy * width + xx) * 4;
+          near = Math.abs(a.data[i]! - b.data[j]!) <= CHANNEL_TOLERANCE &&
+            Math.abs(a.data[i + 1]! - b.data[j + 1]!) <= CHANNEL_TOLERANCE &&
+            Math.abs(a.data[i + 2]! - b.data[j + 2]!) <= CHANNEL_TOLERANCE;
+        }
+      }
+      if (!near) differ++;
+    }
+  }
+  return differ / (width * height);
+}
+
+/** The raster path's piece PDF of a record, as raster mode writes it. */
+export async function rasterPdf(
+  page: RenderPage,
+  spec: PageSpec,
+  payload: PiecePayload,
+): Promise<Uint8Array> {
+  const piece = await page.render(payload);
+  return await piecePdf(piece.image, spec.print.geometry, {
+    title: `${spec.print.name} — record ${payload.index}`,
+  });
+}
+
+/** The vector pieces of a chunk; fails for a record that failed. */
+export async function vectorPieces(
+  page: RenderPage,
+  payloads: PiecePayload[],
+): Promise<VectorPiece[]> {
+  const outcomes = await page.renderChunk(payloads);
+  return outcomes.map((o) => {
+    if ("error" in o) throw o.error;
+    return o.piece;
+  });
+}
+
+/**
+ * A small template built in a test: `objects` on a 6×4 in canvas at
+ * 150 dpi (900×600 design units) with 1/8 in bleed, the spec and payloads of
+ * `records`.
+ */
+export async function smallTemplate(
+  objects: Record<string, unknown>[],
+  records: Record<string, string>[] = [{}],
+  background = "#ffffff",
+) {
+  const template = parseTemplate({
+    name: "Object test",
+    size: { width: 6, height: 4, unit: "in" },
+    dpi: 150,
+    bleed: 0.125,
+    canvas: {
+      version: "7.4.0",
+      width: 937.5,
+      height: 637.5,
+      background,
+      objects,
+    },
+  }, { source: "object-test.json", baseDir: "examples/postcard" });
+  const assets = new AssetResolver(template.baseDir);
+  const spec = await pageSpec(template, assets);
+  const payloads = await Promise.all(
+    records.map((values, i) =>
+      piecePayload(template, { index: i + 1, values }, assets)
+    ),
+  );
+  return { template, spec, payloads };
+}
+
+/** A tab for `spec`, closed by `await using`. */
+export function openPage(
+  browser: Browser,
+  spec: PageSpec,
+): Promise<RenderPage> {
+  return RenderPage.open(browser, spec);
+}
