@@ -1,8 +1,10 @@
 /**
- * `deno task bench`: the same batch through the persistent renderer, the
- * cluster renderer and the in-page floor (paint + encode only), in one run,
- * with wall time, rates, latency percentiles, warm-up, peak memory of Deno and
- * of the whole Chromium tree, PDF size, and where the time goes per stage.
+ * `deno task bench`: the same batch through the persistent renderer (raster
+ * PDF), the vector PDF path (per-piece files, and per-piece files plus
+ * merged.pdf), the cluster renderer and the in-page floor (paint + encode
+ * only), in one run, with wall time, rates, latency percentiles, warm-up,
+ * peak memory of Deno and of the whole Chromium tree, bytes per PDF and per
+ * merged page, and where the time goes per stage.
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { join } from "node:path";
 import { runBatch, type StageTotals } from "../batch/run.ts";
 import { delay } from "../common/async.ts";
 import { Browser } from "../render/browser.ts";
+import { clampChunkSize } from "../render/persistent.ts";
 import { processTreeMemory } from "../render/process_memory.ts";
 import { RenderPage } from "../render/render_page.ts";
 import { AssetResolver } from "../template/assets.ts";
@@ -20,7 +23,18 @@ import { piecePayload } from "../template/payload.ts";
 import { readCsv } from "../batch/csv.ts";
 import { type BenchSize, writeBenchData } from "./data.ts";
 
-type Mode = "persistent" | "cluster" | "floor";
+/**
+ * `persistent` and `cluster`: raster PDF pieces. `vector`: vector PDF pieces
+ * from the persistent pool; `vector-merged`: the same plus merged.pdf.
+ */
+type Mode = "persistent" | "cluster" | "floor" | "vector" | "vector-merged";
+const MODES: readonly Mode[] = [
+  "floor",
+  "persistent",
+  "vector",
+  "vector-merged",
+  "cluster",
+];
 
 /** One row of the results table. */
 export interface BenchRow {
@@ -35,6 +49,12 @@ export interface BenchRow {
   peakDenoMB: number;
   peakChromiumMB: number;
   bytesPerPdf: number;
+  /** Bytes of merged.pdf per page, when the run wrote one. */
+  bytesPerMergedPage?: number;
+  /** What the PDF pages held; absent for the floor. */
+  pdfMode?: "raster" | "vector";
+  /** Vector: records per print. */
+  chunkSize?: number;
   /** ms per piece, per stage (end-to-end modes). */
   stages?: StageTotals;
   /** Memory samples over time: [s, done, deno MB, chromium MB]. */
@@ -46,8 +66,11 @@ const USAGE = `Usage: deno task bench [options]
   --records N       records per run (default 150)
   --concurrency N   pages of the pool / pieces in flight (default: cores)
   --size S          screen (1536×1024) | print (6×4 in, 300 dpi, bleed) | both (default both)
-  --modes LIST      comma list of persistent, cluster, floor (default all three;
-                    cluster is skipped above 1000 records unless named)
+  --modes LIST      comma list of floor, persistent (raster PDF), vector (vector
+                    PDF pieces), vector-merged (vector pieces and merged.pdf),
+                    cluster (default all; cluster is skipped above 1000 records
+                    unless named)
+  --chunk N         vector: records per print (default: the renderer's, 100)
   --json FILE       also write the figures to FILE
   -h, --help        this help
 
@@ -63,6 +86,7 @@ async function main(): Promise<number> {
       },
       size: { type: "string", default: "both" },
       modes: { type: "string" },
+      chunk: { type: "string" },
       json: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -77,11 +101,14 @@ async function main(): Promise<number> {
     ? ["screen", "print"]
     : [v.size as BenchSize];
   const modes = (v.modes ??
-    (records > 1000 ? "floor,persistent" : "floor,persistent,cluster"))
+    MODES.filter((m) => m !== "cluster" || records <= 1000).join(","))
     .split(",") as Mode[];
+  const chunkSize = v.chunk === undefined ? undefined : Number(v.chunk);
   if (
     !(records >= 1) || !(concurrency >= 1) ||
-    !sizes.every((s) => s === "screen" || s === "print")
+    !sizes.every((s) => s === "screen" || s === "print") ||
+    !modes.every((m) => MODES.includes(m)) ||
+    (chunkSize !== undefined && !(chunkSize >= 1 && chunkSize <= 500))
   ) {
     console.error(USAGE);
     return 2;
@@ -98,7 +125,15 @@ async function main(): Promise<number> {
     try {
       const { template, data } = await writeBenchData(dir, size, records);
       for (const mode of modes) {
-        const run = { template, data, size, records, concurrency, dir };
+        const run = {
+          template,
+          data,
+          size,
+          records,
+          concurrency,
+          chunkSize,
+          dir,
+        };
         const row = mode === "floor"
           ? await floorRun(run)
           : await endToEnd(run, mode);
@@ -172,16 +207,20 @@ interface Run {
   size: BenchSize;
   records: number;
   concurrency: number;
+  /** Vector: records per print. @default the renderer's */
+  chunkSize?: number;
   /** Scratch folder for outputs. */
   dir: string;
 }
 
 async function endToEnd(
-  { template, data, size, concurrency, dir }: Run,
-  mode: "persistent" | "cluster",
+  { template, data, size, concurrency, chunkSize, dir }: Run,
+  mode: Exclude<Mode, "floor">,
 ): Promise<BenchRow> {
   await using browser = await Browser.launch();
   const out = join(dir, `out-${mode}`);
+  const vector = mode === "vector" || mode === "vector-merged";
+  const merge = mode === "vector-merged";
   let done = 0;
   const sampler = memorySampler(browser.profileDir!, () => done);
   const started = performance.now();
@@ -190,13 +229,24 @@ async function endToEnd(
     data,
     out,
     browser,
-    renderer: mode,
+    renderer: mode === "cluster" ? "cluster" : "persistent",
+    pdfMode: vector ? "vector" : "raster",
+    chunkSize,
+    merge,
     concurrency,
     onProgress: (p) => (done = p.done),
   });
   const wallS = (performance.now() - started) / 1000;
   const memory = await sampler.stop();
+  const mergedBytes = merge
+    ? (await Deno.stat(join(out, "merged.pdf"))).size
+    : undefined;
   await Deno.remove(out, { recursive: true });
+  const kinds = result.manifest.records.map((r) => r.kind);
+  const raster = kinds.filter((k) => k !== "vector").length;
+  if (vector && raster > 0) {
+    console.warn(`  ${mode}: ${raster} pieces came out raster (Type 3 fonts)`);
+  }
   if (result.failed > 0) {
     throw new Error(`${result.failed} records failed in the ${mode} run`);
   }
@@ -219,6 +269,11 @@ async function endToEnd(
     peakDenoMB: Math.round(memory.peakDenoMB),
     peakChromiumMB: Math.round(memory.peakChromiumMB),
     bytesPerPdf: Math.round(bytes / result.rendered),
+    bytesPerMergedPage: mergedBytes === undefined
+      ? undefined
+      : Math.round(mergedBytes / result.rendered),
+    pdfMode: result.pdfMode,
+    chunkSize: vector ? clampChunkSize(chunkSize) : undefined,
     stages,
     samples: memory.samples,
   };
@@ -279,12 +334,14 @@ export function formatReport(
   const lines = [
     `Machine: ${machine}. Records: ${records}, concurrency: ${concurrency}.`,
     "",
-    "| size | mode | pieces | wall s | pieces/s | p50 ms | p95 ms | first piece ms | peak Deno MB | peak Chromium MB | bytes/PDF |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| size | mode | PDF | pieces | wall s | pieces/s | p50 ms | p95 ms | first piece ms | peak Deno MB | peak Chromium MB | bytes/PDF | bytes/merged page |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((r) =>
-      `| ${r.size} | ${r.mode} | ${r.pieces} | ${r.wallS} | ${r.perSecond} | ${r.p50Ms} | ${r.p95Ms} | ${r.firstPieceMs} | ${r.peakDenoMB} | ${r.peakChromiumMB} | ${
+      `| ${r.size} | ${r.mode} | ${
+        pdfLabel(r)
+      } | ${r.pieces} | ${r.wallS} | ${r.perSecond} | ${r.p50Ms} | ${r.p95Ms} | ${r.firstPieceMs} | ${r.peakDenoMB} | ${r.peakChromiumMB} | ${
         r.bytesPerPdf || "–"
-      } |`
+      } | ${r.bytesPerMergedPage ?? "–"} |`
     ),
     "",
   ];
@@ -305,11 +362,23 @@ export function formatReport(
         `persistent/floor ${(100 * p.perSecond / f.perSecond).toFixed(0)}%`,
       );
     }
+    for (const vector of [get("vector"), get("vector-merged")]) {
+      if (p && vector) {
+        ratios.push(
+          `${vector.mode}/persistent ${
+            (vector.perSecond / p.perSecond).toFixed(1)
+          }×`,
+        );
+      }
+    }
     if (ratios.length) lines.push(`${size}: ${ratios.join(", ")}`);
   }
   const staged = rows.filter((r) => r.stages);
   if (staged.length) {
-    const names = Object.keys(staged[0]!.stages!) as (keyof StageTotals)[];
+    // The stages some run spent time in: raster's paint/encode/serialize/pdf,
+    // vector's svg/layout/print/split, merge when merged.
+    const names = (Object.keys(staged[0]!.stages!) as (keyof StageTotals)[])
+      .filter((n) => staged.some((r) => r.stages![n] > 0));
     lines.push(
       "",
       "ms per piece, per stage (summed over pages; in-page stages run in Chromium):",
@@ -324,6 +393,14 @@ export function formatReport(
     );
   }
   return lines.join("\n") + "\n";
+}
+
+/** "raster", or "vector, chunks of 100". */
+function pdfLabel(row: BenchRow): string {
+  if (!row.pdfMode) return "–";
+  return row.chunkSize
+    ? `${row.pdfMode}, chunks of ${row.chunkSize}`
+    : row.pdfMode;
 }
 
 function percentile(sorted: number[], p: number): number {
