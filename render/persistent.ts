@@ -109,6 +109,7 @@ export class PersistentRenderer implements Renderer {
   /** Vector mode: records waiting for a tab, oldest first. */
   #queue: Pending[] = [];
   #sinceMemoryCheck = 0;
+  #dispatchQueued = false;
   #onPageFailure: (error: unknown) => void;
   #onMemory: (pss: number) => void;
   #idle: RenderPage[] = [];
@@ -265,7 +266,7 @@ export class PersistentRenderer implements Renderer {
     pending.result.promise.catch(() => {});
     pending.taken.promise.catch(() => {});
     this.#queue.push(pending);
-    this.#dispatch();
+    this.#dispatchSoon();
     const { acquireTimeoutMs } = this.#options;
     try {
       await deadline(pending.taken.promise, acquireTimeoutMs, {
@@ -283,6 +284,19 @@ export class PersistentRenderer implements Renderer {
       throw error;
     }
     return await pending.result.promise;
+  }
+
+  /**
+   * Dispatches once the current task's synchronous work is done, so records
+   * asked for together go out in one chunk (a microtask, not a timer).
+   */
+  #dispatchSoon(): void {
+    if (this.#dispatchQueued) return;
+    this.#dispatchQueued = true;
+    queueMicrotask(() => {
+      this.#dispatchQueued = false;
+      this.#dispatch();
+    });
   }
 
   /** Hands queued records to idle tabs, up to `chunkSize` a tab. */

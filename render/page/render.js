@@ -271,28 +271,37 @@ function drawQr(ctx, { obj, style, matrix: qr }) {
 async function apply(payload) {
   /** @type {Promise<void>[]} */
   const loads = [];
-  for (const update of payload.objects) {
-    const slot = state.slots.get(update.id);
-    if (!slot) throw new Error(`Unknown object ${update.id}`);
-    const { obj, base } = slot;
-    obj.visible = base.visible !== false && update.visible;
-    // A value equal to the one already on the object leaves it as it is:
-    // the object's whole state follows from the value, so nothing leaks.
-    if (
-      slot.kind === "text" && update.text !== undefined &&
-      update.text !== slot.text
-    ) {
-      setText(slot, update.text);
-      slot.text = update.text;
+  try {
+    for (const update of payload.objects) {
+      const slot = state.slots.get(update.id);
+      if (!slot) throw new Error(`Unknown object ${update.id}`);
+      const { obj, base } = slot;
+      obj.visible = base.visible !== false && update.visible;
+      // A value equal to the one already on the object leaves it as it is:
+      // the object's whole state follows from the value, so nothing leaks.
+      if (
+        slot.kind === "text" && update.text !== undefined &&
+        update.text !== slot.text
+      ) {
+        setText(slot, update.text);
+        slot.text = update.text;
+      }
+      if (slot.kind === "qr" && update.qr !== undefined) {
+        slot.matrix = update.qr;
+      }
+      if (slot.kind !== "image" || update.image === undefined) continue;
+      if (update.image === null) obj.visible = false;
+      else if (update.image !== slot.image) {
+        slot.image = undefined;
+        const src = update.image;
+        loads.push(setImage(slot, src).then(() => void (slot.image = src)));
+      }
     }
-    if (slot.kind === "qr" && update.qr !== undefined) slot.matrix = update.qr;
-    if (slot.kind !== "image" || update.image === undefined) continue;
-    if (update.image === null) obj.visible = false;
-    else if (update.image !== slot.image) {
-      slot.image = undefined;
-      const src = update.image;
-      loads.push(setImage(slot, src).then(() => void (slot.image = src)));
-    }
+  } catch (error) {
+    // A record that fails half-way still lets its image loads finish, so
+    // none lands on the next record.
+    await Promise.allSettled(loads);
+    throw error;
   }
   await Promise.all(loads);
 }
