@@ -14,6 +14,7 @@ import {
   checkVectorExport,
   vectorWarnings,
 } from "../template/vector_preflight.ts";
+import { openTypeCffFonts } from "../render/fonts.ts";
 import type { Logger } from "../render/log.ts";
 import type { PdfMode } from "../render/renderer.ts";
 import { type CsvRecord, type Delimiter, readCsv, scanCsv } from "./csv.ts";
@@ -54,9 +55,53 @@ export async function prepareInputs(
   const total = Math.min(csv.count, options.limit ?? Infinity);
   const assets = new AssetResolver(template.baseDir, options.assets);
   const spec = await pageSpec(template, assets);
+  if (pdfMode === "vector") {
+    await warnOfCffFonts(template, assets, options, log);
+  }
   await Deno.mkdir(options.out, { recursive: true });
   await removeLeftovers(options.out);
   return { template, assets, spec, total };
+}
+
+/** Bytes of the data file read for the characters its records use. */
+const TEXT_SAMPLE_BYTES = 1 << 20;
+
+/**
+ * Logs a warning naming the OpenType-CFF fonts the template or its records'
+ * characters (the first MiB of the data) would print with: Chromium writes
+ * them as Type 3 fonts, so those records print as raster pages.
+ */
+async function warnOfCffFonts(
+  template: Template,
+  assets: AssetResolver,
+  options: BatchOptions,
+  log: Logger,
+): Promise<void> {
+  const fonts = await openTypeCffFonts(template, assets, {
+    text: await textSample(options.data),
+  });
+  if (fonts.length === 0) return;
+  const named = fonts.map((f) => `${f.family} (${f.file})`).join(", ");
+  log(
+    "warn",
+    `${template.source}: ${named} ${
+      fonts.length === 1 ? "is an OpenType-CFF font" : "are OpenType-CFF fonts"
+    }, which Chromium prints as Type 3 (presses reject those): records that use ${
+      fonts.length === 1 ? "it" : "them"
+    } print as raster pages`,
+  );
+}
+
+async function textSample(path: string): Promise<string> {
+  using file = await Deno.open(path);
+  const bytes = new Uint8Array(TEXT_SAMPLE_BYTES);
+  let length = 0;
+  while (length < bytes.length) {
+    const n = await file.read(bytes.subarray(length));
+    if (n === null) break;
+    length += n;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, length));
 }
 
 /** Options for {@linkcode recordFeed}. */

@@ -8,10 +8,7 @@ const POSTCARD = pageGeometry({ width: 6, height: 4, unit: "in" }, {
   bleed: 0.125,
 });
 const HERO = new URL("../examples/postcard/hero.jpg", import.meta.url);
-const PORTRAIT = new URL(
-  "../examples/postcard/portrait-ak.jpg",
-  import.meta.url,
-);
+const PORTRAIT = new URL("portrait-ak.jpg", HERO);
 
 /** Runs a tool, asserts it succeeded and returns its stdout as text. */
 async function tool(cmd: string, ...args: string[]): Promise<string> {

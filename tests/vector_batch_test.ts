@@ -14,6 +14,7 @@ import {
   pdfToPngs,
   run,
   tempDir,
+  TRICKY_CSV,
 } from "./_helpers.ts";
 
 /** The example's template and images copied into `dir`, and `rows` records of its CSV. */
@@ -216,4 +217,27 @@ Deno.test("runBatch() in vector mode refuses a blend mode before writing anythin
     },
   );
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+});
+
+Deno.test("runBatch() in vector mode warns before rendering of the OpenType-CFF fonts its records need, and not for the example", async () => {
+  await using dir = await tempDir();
+  for (const [data, expected] of [[TRICKY_CSV, 1], [EXAMPLE_CSV, 0]] as const) {
+    const warnings: string[] = [];
+    await runBatch({
+      template: EXAMPLE_TEMPLATE,
+      data,
+      out: join(dir.path, String(expected)),
+      limit: 1,
+      log: (level, message) => {
+        if (level === "warn") warnings.push(message);
+      },
+    });
+    assert.equal(warnings.length, expected, warnings.join("\n"));
+    if (expected) {
+      assert.match(
+        warnings[0]!,
+        /Noto Sans CJK.*\.ttc\) is an OpenType-CFF font, which Chromium prints as Type 3 .*: records that use it print as raster pages/,
+      );
+    }
+  }
 });
