@@ -43,6 +43,8 @@ export interface BatchRunOptions {
    * they run as runBatch's default (vector).
    */
   pdfMode?: PdfMode;
+  /** Vector: records per print; absent for the renderer's default. */
+  chunkSize?: number;
   merge: boolean;
   onError: "fail" | "skip";
 }

@@ -138,6 +138,7 @@ export class BatchWorker implements AsyncDisposable {
         out: join(dir, "out"),
         renderer: batch.options.renderer,
         pdfMode: batch.options.pdfMode,
+        chunkSize: batch.options.chunkSize,
         merge: batch.options.merge,
         onError: batch.options.onError,
         concurrency: this.#options.concurrency,

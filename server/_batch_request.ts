@@ -43,6 +43,7 @@ export async function readBatchRequest(
       (v) => parseRendererChoice(v, "renderer"),
     ),
     pdfMode: pdfModeField(form),
+    chunkSize: chunkSizeField(form),
     merge: field(form, "merge", false, (v) => {
       if (v !== "true" && v !== "false") {
         throw new UsageError(`merge must be true or false, got "${v}"`);
@@ -224,6 +225,27 @@ function pdfModeField(form: FormData): PdfMode {
   throw new UsageError(`pdfMode must be vector or raster, got ${got}`, {
     location: { field: "pdfMode" },
   });
+}
+
+/**
+ * The form's `chunkSize` (vector: records per print), a whole number from 1
+ * to 500; absent for the renderer's default. Anything else is a
+ * {@linkcode UsageError} (422) naming the field.
+ */
+function chunkSizeField(form: FormData): number | undefined {
+  const value = form.get("chunkSize");
+  if (value === null || value === "") return undefined;
+  const n = typeof value === "string" && /^\d+$/.test(value)
+    ? Number(value)
+    : NaN;
+  if (!(n >= 1 && n <= 500)) {
+    const got = typeof value === "string" ? `"${value}"` : "a file";
+    throw new UsageError(
+      `chunkSize must be a whole number from 1 to 500, got ${got}`,
+      { location: { field: "chunkSize" } },
+    );
+  }
+  return n;
 }
 
 function field<T>(

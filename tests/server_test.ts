@@ -303,6 +303,20 @@ Deno.test("the API turns bad input into a clear JSON error and leaves the store 
       /pdfMode must be vector or raster, got "svg"/,
     ],
     [
+      "bad chunkSize",
+      {
+        method: "POST",
+        headers: auth,
+        body: batchForm({
+          template: "postcard",
+          data: ["d.csv", csv],
+          chunkSize: "0",
+        }),
+      },
+      422,
+      /chunkSize must be a whole number from 1 to 500, got "0"/,
+    ],
+    [
       "a blend mode Fabric's SVG export drops, in vector mode",
       {
         method: "POST",
