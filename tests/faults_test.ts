@@ -52,6 +52,9 @@ for (const renderer of ["persistent", "cluster"] as const) {
       out: out.path,
       browser,
       renderer,
+      // The injector wraps the page's raster render(); vector mode's deadline
+      // per chunk is tests/vector_failures_test.ts's.
+      pdfMode: "raster",
       limit: 5,
       onError: "skip",
       rendering: { renderTimeoutMs: 1500, encode: { setup: hangOn(3) } },
@@ -85,6 +88,8 @@ Deno.test("Chromium killed with -9 mid-batch is started again and every record i
     out: join(dir.path, "out"),
     browser,
     renderer: "persistent",
+    // Vector (the default) in small chunks, so the kill lands mid-batch.
+    chunkSize: 4,
     onProgress: (p) => {
       if (!killed && p.done >= 10) {
         killed = true;
@@ -129,6 +134,8 @@ Deno.test("a renderer process killed with -9 mid-batch costs nothing: its page i
     out: join(dir.path, "out"),
     browser,
     renderer: "auto",
+    // Vector (the default) in small chunks, so the kill lands mid-batch.
+    chunkSize: 4,
     onProgress: async (p) => {
       if (killed === 0 && p.done >= 8) {
         killed = -1;

@@ -141,6 +141,8 @@ Deno.test("auto falls back to cluster when pool pages keep dying mid-batch, with
     browser,
     renderer: "auto",
     concurrency: 2,
+    // Vector (the default) in chunks of 2, so pages die mid-batch.
+    chunkSize: 2,
     onProgress: (p) => {
       if (p.mode !== "persistent" || p.done < 3) return;
       // Kill every page that exists right now: all are pool pages.
