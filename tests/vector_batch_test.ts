@@ -219,24 +219,37 @@ Deno.test("runBatch() in vector mode refuses a blend mode before writing anythin
   await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
 });
 
-Deno.test("runBatch() in vector mode warns before rendering of the OpenType-CFF fonts its records need, and not for the example", async () => {
+Deno.test("runBatch() in vector mode warns before rendering of the OpenType-CFF fonts the template names, and not for the example", async () => {
   await using dir = await tempDir();
-  for (const [data, expected] of [[TRICKY_CSV, 1], [EXAMPLE_CSV, 0]] as const) {
+  // A text set in Noto Sans CJK JP, an OpenType-CFF collection (which
+  // system font the tricky fixture's Chinese falls back to depends on the
+  // machine's fonts; a named family does not).
+  const doc = JSON.parse(await Deno.readTextFile(EXAMPLE_TEMPLATE));
+  const text = doc.canvas.objects.findIndex((o: { type: string }) =>
+    /text/i.test(o.type)
+  );
+  doc.canvas.objects[text].fontFamily = "Noto Sans CJK JP";
+  const { template } = await example(dir.path, 1);
+  const cjk = join(dir.path, "cjk.json");
+  await Deno.writeTextFile(cjk, JSON.stringify(doc));
+  for (const [path, expected] of [[cjk, 1], [template, 0]] as const) {
     const warnings: string[] = [];
     await runBatch({
-      template: EXAMPLE_TEMPLATE,
-      data,
-      out: join(dir.path, String(expected)),
+      template: path,
+      data: EXAMPLE_CSV,
+      out: join(dir.path, `out-${expected}`),
       limit: 1,
+      pdfMode: "vector",
       log: (level, message) => {
         if (level === "warn") warnings.push(message);
       },
     });
-    assert.equal(warnings.length, expected, warnings.join("\n"));
+    const preflight = warnings.filter((w) => /OpenType-CFF/.test(w));
+    assert.equal(preflight.length, expected, warnings.join("\n"));
     if (expected) {
       assert.match(
-        warnings[0]!,
-        /Noto Sans CJK.*\.ttc\) is an OpenType-CFF font, which Chromium prints as Type 3 .*: records that use it print as raster pages/,
+        preflight[0]!,
+        /cjk\.json: Noto Sans CJK JP \(.*NotoSansCJK.*\.ttc\) is an OpenType-CFF font, which Chromium prints as Type 3 .*: records that use it print as raster pages/,
       );
     }
   }
