@@ -8,17 +8,24 @@
  * becomes free takes up to `chunkSize` of them at once and prints them as one
  * document, so chunks follow the load with no timer. A record that fails in
  * the page fails alone; when the print or the tab fails, the tab is replaced
- * and each record of the chunk is retried once, alone, on a fresh tab.
+ * and each record of the chunk is retried once, alone, on a fresh tab
+ * (the queue is `_chunk_queue.ts`, a chunk's run and retries `_chunk_run.ts`).
  *
  * @module
  */
 import { deadline } from "../common/async.ts";
-import { PressrunError, TimeoutError } from "../common/errors.ts";
 import type { PageSpec } from "../template/page_spec.ts";
 import type { PiecePayload } from "../template/payload.ts";
+import { ChunkQueue, clampChunkSize } from "./_chunk_queue.ts";
+import { type ChunkPool, runChunk } from "./_chunk_run.ts";
+import {
+  freshPageError,
+  PoolBrokenError,
+  PoolTimeoutError,
+  twoPagesError,
+} from "./_pool_errors.ts";
 import type { Browser } from "./browser.ts";
 import {
-  type ChunkOutcome,
   type PageOptions,
   type RenderedPiece,
   RenderPage,
@@ -27,17 +34,10 @@ import {
 import type { PdfMode, Renderer } from "./renderer.ts";
 import { processTreeMemory } from "./process_memory.ts";
 
+export { clampChunkSize, DEFAULT_CHUNK_SIZE } from "./_chunk_queue.ts";
+export { PoolBrokenError, PoolTimeoutError } from "./_pool_errors.ts";
+
 const MEMORY_CHECK_EVERY = 50;
-
-/** No tab became free in time, or the pool did not start in time. */
-export class PoolTimeoutError extends TimeoutError {
-  override name = "PoolTimeoutError";
-}
-
-/** The pool has no tab left and cannot open one. */
-export class PoolBrokenError extends PressrunError {
-  override name = "PoolBrokenError";
-}
 
 /** Options for {@linkcode PersistentRenderer.start}. */
 export interface PersistentOptions {
@@ -76,28 +76,6 @@ export interface PersistentOptions {
 /** A caller waiting for a free tab. */
 type Waiter = PromiseWithResolvers<RenderPage>;
 
-/** A record waiting in the vector queue, then in its chunk. */
-interface Pending {
-  payload: PiecePayload;
-  /** Settles when a tab takes the record. */
-  taken: PromiseWithResolvers<void>;
-  result: PromiseWithResolvers<VectorPiece>;
-}
-
-/**
- * Records per print in vector mode, measured on the postcard (2 cores):
- * printToPDF took 11.5 ms a piece in chunks of 25, 4–8 ms in chunks of 50,
- * 3.6 ms in chunks of 100 and no less in chunks of 200.
- */
-export const DEFAULT_CHUNK_SIZE = 100;
-const MAX_CHUNK_SIZE = 500;
-
-/** The chunk size asked for, whole and within 1–500. */
-export function clampChunkSize(size = DEFAULT_CHUNK_SIZE): number {
-  if (!Number.isFinite(size)) return DEFAULT_CHUNK_SIZE;
-  return Math.min(MAX_CHUNK_SIZE, Math.max(1, Math.round(size)));
-}
-
 /** A pool of warm render tabs. */
 export class PersistentRenderer implements Renderer {
   readonly mode = "persistent" as const;
@@ -107,9 +85,10 @@ export class PersistentRenderer implements Renderer {
     Omit<PersistentOptions, "onPageFailure" | "onMemoryLimit">
   >;
   /** Vector mode: records waiting for a tab, oldest first. */
-  #queue: Pending[] = [];
+  #queue = new ChunkQueue(() => this.#dispatch());
+  /** What a vector chunk needs of the pool. */
+  #chunkPool: ChunkPool;
   #sinceMemoryCheck = 0;
-  #dispatchQueued = false;
   #onPageFailure: (error: unknown) => void;
   #onMemory: (pss: number) => void;
   #idle: RenderPage[] = [];
@@ -145,6 +124,14 @@ export class PersistentRenderer implements Renderer {
     };
     this.#onPageFailure = options.onPageFailure ?? (() => {});
     this.#onMemory = options.onMemoryLimit ?? (() => {});
+    this.#chunkPool = {
+      renderTimeoutMs: this.#options.renderTimeoutMs,
+      openPage: () => this.#openPage(),
+      discard: (page, error) => this.#discard(page, error),
+      release: (page, records) => this.#release(page, records),
+      failWaitersIfEmpty: () => this.#failWaitersIfEmpty(),
+      replaceInBackground: () => this.#replaceInBackground(),
+    };
   }
 
   /** Opens every tab of the pool; rejects if any cannot start in time. */
@@ -208,8 +195,7 @@ export class PersistentRenderer implements Renderer {
       this.#release(page);
       return piece;
     } catch (error) {
-      this.#onPageFailure(error);
-      await this.#destroy(page);
+      await this.#discard(page, error);
     }
     // Retry once on a fresh tab, which then joins the pool.
     let fresh: RenderPage;
@@ -217,10 +203,7 @@ export class PersistentRenderer implements Renderer {
       fresh = await this.#openPage();
     } catch (error) {
       this.#failWaitersIfEmpty();
-      throw new PoolBrokenError(
-        `Cannot open a fresh render page: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw freshPageError(error);
     }
     try {
       const piece = await fresh.render(
@@ -230,15 +213,9 @@ export class PersistentRenderer implements Renderer {
       this.#release(fresh);
       return piece;
     } catch (error) {
-      this.#onPageFailure(error);
-      await this.#destroy(fresh);
+      await this.#discard(fresh, error);
       this.#replaceInBackground();
-      throw new PressrunError(
-        `Record ${payload.index} failed on two render pages: ${
-          (error as Error).message
-        }`,
-        { cause: error },
-      );
+      throw twoPagesError(payload.index, error);
     }
   }
 
@@ -252,143 +229,34 @@ export class PersistentRenderer implements Renderer {
     signal?: AbortSignal,
   ): Promise<VectorPiece> {
     signal?.throwIfAborted();
-    if (this.#closed) throw new PoolBrokenError("The page pool is closed");
-    if (this.#all.size + this.#opening === 0) {
-      throw new PoolBrokenError("The page pool has no pages");
-    }
-    const pending: Pending = {
-      payload,
-      taken: Promise.withResolvers<void>(),
-      result: Promise.withResolvers<VectorPiece>(),
-    };
-    // Rejected by close() or an empty pool while still queued: the rejection
-    // is read through `taken` below.
-    pending.result.promise.catch(() => {});
-    pending.taken.promise.catch(() => {});
-    this.#queue.push(pending);
-    this.#dispatchSoon();
-    const { acquireTimeoutMs } = this.#options;
+    this.#checkOpen();
+    const pending = this.#queue.add(payload);
     try {
-      await deadline(pending.taken.promise, acquireTimeoutMs, {
-        signal,
-        error: () =>
-          new PoolTimeoutError(
-            `No render page became free within ${acquireTimeoutMs / 1000} s ` +
-              `(${this.#all.size} pages, all busy)`,
-          ),
-      });
+      await this.#waitForTab(pending.taken.promise, signal);
     } catch (error) {
-      const i = this.#queue.indexOf(pending);
-      if (i < 0) return await pending.result.promise;
-      this.#queue.splice(i, 1);
+      if (!this.#queue.remove(pending)) return await pending.result.promise;
       throw error;
     }
     return await pending.result.promise;
-  }
-
-  /**
-   * Dispatches once the current task's synchronous work is done, so records
-   * asked for together go out in one chunk (a microtask, not a timer).
-   */
-  #dispatchSoon(): void {
-    if (this.#dispatchQueued) return;
-    this.#dispatchQueued = true;
-    queueMicrotask(() => {
-      this.#dispatchQueued = false;
-      this.#dispatch();
-    });
   }
 
   /** Hands queued records to idle tabs, up to `chunkSize` a tab. */
   #dispatch(): void {
     while (this.#queue.length > 0 && this.#idle.length > 0) {
       const page = this.#idle.pop()!;
-      const chunk = this.#queue.splice(0, this.#options.chunkSize);
-      for (const pending of chunk) pending.taken.resolve();
-      this.#runChunk(page, chunk);
+      const chunk = this.#queue.take(this.#options.chunkSize);
+      runChunk(this.#chunkPool, page, chunk);
     }
-  }
-
-  async #runChunk(page: RenderPage, chunk: Pending[]): Promise<void> {
-    const { renderTimeoutMs } = this.#options;
-    let outcomes: ChunkOutcome[];
-    try {
-      outcomes = await page.renderChunk(
-        chunk.map((p) => p.payload),
-        renderTimeoutMs,
-      );
-    } catch (error) {
-      this.#onPageFailure(error);
-      await this.#destroy(page);
-      await this.#retrySingly(chunk);
-      return;
-    }
-    this.#release(page, chunk.length);
-    chunk.forEach((pending, i) => settle(pending, outcomes[i]!));
-  }
-
-  /**
-   * After a print or a tab failed: each record of the chunk once more, alone,
-   * on a fresh tab (another one after a tab dies); the last one joins the pool.
-   */
-  async #retrySingly(chunk: Pending[]): Promise<void> {
-    const { renderTimeoutMs } = this.#options;
-    let fresh: RenderPage | undefined;
-    for (const [i, pending] of chunk.entries()) {
-      try {
-        fresh ??= await this.#openPage();
-      } catch (error) {
-        const broken = new PoolBrokenError(
-          `Cannot open a fresh render page: ${(error as Error).message}`,
-          { cause: error },
-        );
-        for (const rest of chunk.slice(i)) rest.result.reject(broken);
-        this.#failWaitersIfEmpty();
-        return;
-      }
-      try {
-        const [outcome] = await fresh.renderChunk(
-          [pending.payload],
-          renderTimeoutMs,
-        );
-        settle(pending, outcome!);
-      } catch (error) {
-        this.#onPageFailure(error);
-        await this.#destroy(fresh);
-        fresh = undefined;
-        pending.result.reject(
-          new PressrunError(
-            `Record ${pending.payload.index} failed on two render pages: ${
-              (error as Error).message
-            }`,
-            { cause: error },
-          ),
-        );
-      }
-    }
-    if (fresh) this.#release(fresh, 0);
-    else this.#replaceInBackground();
   }
 
   async #acquire(signal?: AbortSignal): Promise<RenderPage> {
-    if (this.#closed) throw new PoolBrokenError("The page pool is closed");
+    this.#checkOpen();
     const page = this.#idle.pop();
     if (page) return page;
-    if (this.#all.size + this.#opening === 0) {
-      throw new PoolBrokenError("The page pool has no pages");
-    }
-    const { acquireTimeoutMs } = this.#options;
     const waiter: Waiter = Promise.withResolvers<RenderPage>();
     this.#waiters.push(waiter);
     try {
-      return await deadline(waiter.promise, acquireTimeoutMs, {
-        signal,
-        error: () =>
-          new PoolTimeoutError(
-            `No render page became free within ${acquireTimeoutMs / 1000} s ` +
-              `(${this.#all.size} pages, all busy)`,
-          ),
-      });
+      return await this.#waitForTab(waiter.promise, signal);
     } catch (error) {
       const i = this.#waiters.indexOf(waiter);
       if (i >= 0) this.#waiters.splice(i, 1);
@@ -396,6 +264,27 @@ export class PersistentRenderer implements Renderer {
       else waiter.promise.then((late) => this.#release(late), () => {});
       throw error;
     }
+  }
+
+  /** Throws unless the pool is open and has a tab, or one opening. */
+  #checkOpen(): void {
+    if (this.#closed) throw new PoolBrokenError("The page pool is closed");
+    if (this.#all.size + this.#opening === 0) {
+      throw new PoolBrokenError("The page pool has no pages");
+    }
+  }
+
+  /** Waits for `taken`, up to `acquireTimeoutMs` or until `signal` aborts. */
+  #waitForTab<T>(taken: Promise<T>, signal?: AbortSignal): Promise<T> {
+    const { acquireTimeoutMs } = this.#options;
+    return deadline(taken, acquireTimeoutMs, {
+      signal,
+      error: () =>
+        new PoolTimeoutError(
+          `No render page became free within ${acquireTimeoutMs / 1000} s ` +
+            `(${this.#all.size} pages, all busy)`,
+        ),
+    });
   }
 
   /** A tab is free again after `records` more records. */
@@ -474,14 +363,21 @@ export class PersistentRenderer implements Renderer {
 
   #failWaitersIfEmpty(): void {
     if (this.#all.size + this.#opening > 0) return;
+    this.#failWaiters("The page pool has no pages left");
+  }
+
+  /** Fails every caller waiting for a tab and every queued record. */
+  #failWaiters(message: string): void {
     for (const waiter of this.#waiters.splice(0)) {
-      waiter.reject(new PoolBrokenError("The page pool has no pages left"));
+      waiter.reject(new PoolBrokenError(message));
     }
-    for (const pending of this.#queue.splice(0)) {
-      const error = new PoolBrokenError("The page pool has no pages left");
-      pending.result.reject(error);
-      pending.taken.reject(error);
-    }
+    this.#queue.rejectAll(() => new PoolBrokenError(message));
+  }
+
+  /** Tells the listener that `page` failed, then closes it. */
+  async #discard(page: RenderPage, error: unknown): Promise<void> {
+    this.#onPageFailure(error);
+    await this.#destroy(page);
   }
 
   async #destroy(page: RenderPage): Promise<void> {
@@ -494,14 +390,7 @@ export class PersistentRenderer implements Renderer {
   /** Closes every tab and fails waiting callers. Safe to call twice. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const waiter of this.#waiters.splice(0)) {
-      waiter.reject(new PoolBrokenError("The page pool is closed"));
-    }
-    for (const pending of this.#queue.splice(0)) {
-      const error = new PoolBrokenError("The page pool is closed");
-      pending.result.reject(error);
-      pending.taken.reject(error);
-    }
+    this.#failWaiters("The page pool is closed");
     const pages = [...this.#all];
     this.#all.clear();
     this.#idle = [];
@@ -513,10 +402,4 @@ export class PersistentRenderer implements Renderer {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/** Settles a queued record with what its chunk made of it. */
-function settle(pending: Pending, outcome: ChunkOutcome): void {
-  if ("piece" in outcome) pending.result.resolve(outcome.piece);
-  else pending.result.reject(outcome.error);
 }
