@@ -8,6 +8,7 @@
 import { deadline, delay } from "../common/async.ts";
 import { PressrunError } from "../common/errors.ts";
 import process from "node:process";
+import { fontconfigFile } from "./fonts.ts";
 import { StaticOrigin } from "./static_origin.ts";
 import puppeteer, {
   type Browser as PuppeteerBrowser,
@@ -54,6 +55,18 @@ export function chromiumArgs(extra: readonly string[] = []): string[] {
     "--proxy-server=http://127.0.0.1:9",
     ...extra,
   ];
+}
+
+/**
+ * The environment Chromium is launched with: this process's, with
+ * `FONTCONFIG_FILE` set to pressrun's fontconfig file (when there is one).
+ * A remote browser (`wsEndpoint`) keeps its own fonts.
+ */
+export function chromiumEnv(
+  base: Record<string, string> = Deno.env.toObject(),
+): Record<string, string> {
+  const file = fontconfigFile();
+  return file ? { ...base, FONTCONFIG_FILE: file } : { ...base };
 }
 
 /** The Chromium executable to use, from the option or the environment. */
@@ -208,6 +221,7 @@ async function start(
       pipe: true,
       userDataDir: profileDir,
       args: chromiumArgs(options.args),
+      env: chromiumEnv(),
       handleSIGINT: false,
       handleSIGTERM: false,
       handleSIGHUP: false,

@@ -6,8 +6,15 @@
  * raster page for each record that prints one; this names them beforehand,
  * for a preflight warning.
  *
+ * Fonts are looked up the way Chromium will: with pressrun's fontconfig file
+ * ({@linkcode fontconfigFile}, which the launched Chromium gets too), and for
+ * characters a family lacks, with Chromium's fallback query (the page's
+ * language, "en", and nothing else; the first font that has the character).
+ *
  * @module
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { AssetResolver } from "../template/assets.ts";
 import type { FabricObject, Template } from "../template/parse.ts";
 
@@ -22,23 +29,28 @@ export interface CffFont {
 /** Options for {@linkcode openTypeCffFonts}. */
 export interface CffFontOptions {
   /**
-   * Text the pieces will show (records' values, say): the system fonts
-   * fontconfig picks for its characters outside Latin-1 are checked too
-   * (that is how Noto Sans CJK comes in).
+   * Text the pieces will show (records' values, say): for its characters
+   * outside Latin-1 that a family lacks, the font Chromium falls back to is
+   * checked too (without pressrun's fontconfig file, that is how Noto Sans
+   * CJK comes in).
    * @default ""
    */
   text?: string;
   /**
    * The file and family fontconfig picks for a pattern; tests replace it.
-   * @default `fc-match -f '%{file}\n%{family[0]}' PATTERN`
+   * @default `fc-match -f '%{file}\n%{family[0]}' PATTERN`, with
+   * `FONTCONFIG_FILE` set to {@linkcode fontconfigFile} when there is one
    */
   fcMatch?: (
     pattern: string,
   ) => Promise<{ file: string; family: string } | undefined>;
 }
 
-/** Most `fc-match` calls for the characters of `text`. */
+/** Most script blocks of `text` whose fallback font is looked up. */
 const MAX_TEXT_LOOKUPS = 32;
+
+/** The render page's language (render/page/render.html), which Chromium's fallback asks for. */
+const PAGE_LANG = "en";
 
 /**
  * The OpenType-CFF fonts among the template's own fonts, the system fonts
@@ -64,13 +76,27 @@ export async function openTypeCffFonts(
     }
   }
   const families = textFamilies(template.canvas.objects);
-  const patterns = [...families].filter((f) => !own.has(f.toLowerCase()));
-  for (const block of scriptBlocks(options.text ?? "")) {
+  const lookups: string[] = [];
+  for (const family of families) {
+    if (!own.has(family.toLowerCase())) lookups.push(family);
+  }
+  const fallbacks: string[] = [];
+  const blocks = scriptBlocks(options.text ?? "").slice(0, MAX_TEXT_LOOKUPS);
+  for (const char of blocks) {
+    const hex = char.toString(16);
     for (const family of families) {
-      patterns.push(`${family}:charset=${block.toString(16)}`);
+      // A system family with the character draws it; a template's own
+      // font is not known to fontconfig, so its characters count as missing.
+      const match = own.has(family.toLowerCase())
+        ? undefined
+        : await fcMatch(`${family}:charset=${hex}`);
+      if (match?.family.toLowerCase() !== family.toLowerCase()) {
+        fallbacks.push(`:lang=${PAGE_LANG}:charset=${hex}`);
+        break;
+      }
     }
   }
-  for (const pattern of patterns.slice(0, families.size + MAX_TEXT_LOOKUPS)) {
+  for (const pattern of [...lookups, ...fallbacks]) {
     const match = await fcMatch(pattern);
     if (!match || found.has(match.file)) continue;
     if (await fileIsCff(match.file)) found.set(match.file, match);
@@ -138,8 +164,10 @@ async function systemFcMatch(
   pattern: string,
 ): Promise<{ file: string; family: string } | undefined> {
   try {
+    const config = fontconfigFile();
     const out = await new Deno.Command("fc-match", {
       args: ["-f", "%{file}\n%{family[0]}", pattern],
+      env: config ? { FONTCONFIG_FILE: config } : {},
       stdout: "piped",
       stderr: "null",
     }).output();
@@ -149,3 +177,28 @@ async function systemFcMatch(
     return undefined;
   }
 }
+
+/**
+ * pressrun's fontconfig file (render/fontconfig/fonts.conf: the system
+ * configuration, with TrueType CJK fallback ahead of the OpenType-CFF Noto
+ * CJK), or undefined where it cannot be used: the module is not a local file,
+ * the system configuration it includes (/etc/fonts/fonts.conf) is missing, or
+ * reading is not allowed. Looked up on first use (`--help` needs no
+ * permissions).
+ */
+export function fontconfigFile(): string | undefined {
+  if (fontconfig === null) {
+    fontconfig = undefined;
+    try {
+      const url = new URL("./fontconfig/fonts.conf", import.meta.url);
+      const file = url.protocol === "file:" ? fileURLToPath(url) : "";
+      if (file && existsSync(file) && existsSync("/etc/fonts/fonts.conf")) {
+        fontconfig = file;
+      }
+    } catch {
+      // No read permission: Chromium and fc-match use the system's.
+    }
+  }
+  return fontconfig;
+}
+let fontconfig: string | undefined | null = null;

@@ -144,3 +144,39 @@ export function openPage(
 ): Promise<RenderPage> {
   return RenderPage.open(browser, spec);
 }
+
+/** Rows in eight scripts (Latin with accents, Cyrillic, Greek, Chinese, Japanese, Korean, Arabic, Hebrew). */
+export const SCRIPTS_CSV = "tests/fixtures/recipients-scripts.csv";
+
+/**
+ * A small template that shows a record's name, street and offer top to
+ * bottom in regular-weight Noto Sans (no bold, so no synthetic bold in a
+ * fallback font), and its `url` as a QR code.
+ */
+export function plainFieldsTemplate(records: Record<string, string>[]) {
+  const text = {
+    type: "Text",
+    fontFamily: "Noto Sans",
+    fontSize: 40,
+    fill: "#1F3A5F",
+    left: 60,
+    originX: "left",
+    originY: "top",
+  };
+  return smallTemplate([
+    { ...text, text: "{{firstName}} {{lastName}}", top: 60 },
+    { ...text, text: "{{street}}", top: 160 },
+    { ...text, text: "{{offer}}", top: 260 },
+    {
+      type: "Rect",
+      left: 620,
+      top: 300,
+      originX: "left",
+      originY: "top",
+      width: 260,
+      height: 260,
+      fill: "#ffffff",
+      qr: { value: "{{url}}", ecc: "M" },
+    },
+  ], records);
+}
