@@ -9,7 +9,8 @@ import { join } from "node:path";
 
 const EXAMPLE = new URL("../examples/postcard/", import.meta.url);
 const ASSETS = ["hero.jpg", "portrait-mb.jpg", "portrait-ak.jpg"];
-const FIRST = [
+/** First names: the example postcard's eight, in its CSV's order, then two more. */
+export const FIRST_NAMES: readonly string[] = [
   "Maya",
   "Arjun",
   "Sofía",
@@ -65,7 +66,7 @@ export async function writeBenchData(
     const id = 100000 + i;
     lines.push([
       id,
-      FIRST[i % FIRST.length],
+      FIRST_NAMES[i % FIRST_NAMES.length],
       `"${LAST[(i * 7) % LAST.length]}"`,
       i % 4 === 0 ? `"${LAST[i % LAST.length]} & Co"` : "",
       `${(i * 37) % 900 + 1} Orchard Lane`,

@@ -9,7 +9,9 @@ import { PNG } from "pngjs";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { readCsv } from "../batch/csv.ts";
+import type { Page } from "puppeteer-core";
 import type { EncodedImage } from "../pdf/writer.ts";
+import type { PageApi } from "../render/page_api.ts";
 import type { RenderedPiece } from "../render/render_page.ts";
 import { AssetResolver } from "../template/assets.ts";
 import { pageSpec } from "../template/page_spec.ts";
@@ -128,6 +130,38 @@ export async function tempDir(): Promise<AsyncDisposable & { path: string }> {
   };
 }
 
+/**
+ * A page `setup` that gives every render page opened later the API `wrap`
+ * makes of the page's own `globalThis.pressrun` (to make a record hang, say).
+ * `wrap` runs in the page: it may use its arguments, nothing else.
+ */
+export function wrapPageApi<T>(
+  wrap: (api: PageApi, arg: T) => PageApi,
+  arg: T,
+): (page: Page) => Promise<void> {
+  // What puppeteer's evaluateOnNewDocument(fn, ...args) sends, with `wrap`
+  // passed as source: a function argument cannot travel as JSON.
+  const source = `(${installWrap})(${wrap}, ${JSON.stringify(arg)})`;
+  return async (page: Page) => {
+    await page.evaluateOnNewDocument(source);
+  };
+}
+
+/** In the page: `globalThis.pressrun`, once set, reads as `wrap` made it. */
+function installWrap<T>(
+  wrap: (api: PageApi, arg: T) => PageApi,
+  arg: T,
+): void {
+  let api: PageApi | undefined;
+  Object.defineProperty(globalThis, "pressrun", {
+    configurable: true,
+    get: () => api,
+    set(value: PageApi) {
+      api = wrap(value, arg);
+    },
+  });
+}
+
 /** The bundled example template, used by the browser tests. */
 export const EXAMPLE_TEMPLATE = "examples/postcard/template.json";
 /** The shared fixtures. */
@@ -135,6 +169,20 @@ export const TRICKY_CSV = "tests/fixtures/recipients-tricky.csv";
 export const TRICKY_BOM_CSV =
   "tests/fixtures/recipients-tricky-bom-semicolon.csv";
 export const MALFORMED_CSV = "tests/fixtures/recipients-malformed.csv";
+/** The tricky fixtures' header (the example's too), in order. */
+export const TRICKY_COLUMNS: readonly string[] = [
+  "id",
+  "firstName",
+  "lastName",
+  "company",
+  "street",
+  "city",
+  "state",
+  "zip",
+  "offer",
+  "url",
+  "photo",
+];
 
 /** The example's own recipients. */
 export const EXAMPLE_CSV = "examples/postcard/recipients.csv";

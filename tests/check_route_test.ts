@@ -10,6 +10,7 @@ import {
   MALFORMED_CSV,
   tempDir,
   TRICKY_BOM_CSV,
+  TRICKY_COLUMNS,
   TRICKY_CSV,
 } from "./_helpers.ts";
 
@@ -64,19 +65,7 @@ async function file(path: string): Promise<[string, BlobPart]> {
 
 Deno.test("POST /api/check describes a CSV as the batch would read it: records, columns, delimiter, first rows", async (t) => {
   await using a = await app();
-  const columns = [
-    "id",
-    "firstName",
-    "lastName",
-    "company",
-    "street",
-    "city",
-    "state",
-    "zip",
-    "offer",
-    "url",
-    "photo",
-  ];
+  const columns = TRICKY_COLUMNS;
   const cases: [string, string, CheckAnswer["delimiter"]][] = [
     ["commas", TRICKY_CSV, ","],
     ["semicolons after a byte order mark", TRICKY_BOM_CSV, ";"],

@@ -31,23 +31,17 @@ async function cli(
   };
 }
 
+/** `render` of the example template with `data` into `out`, then `more` flags. */
+function renderArgs(data: string, out: string, ...more: string[]): string[] {
+  return ["render", "-t", EXAMPLE_TEMPLATE, "-d", data, "-o", out, ...more];
+}
+
 Deno.test("cli render writes one PDF per record plus merged.pdf and exits 0", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "out");
   // Chromium's profile goes under TMPDIR: a marker for this run's processes.
   const { code, stderr } = await cli(
-    [
-      "render",
-      "-t",
-      EXAMPLE_TEMPLATE,
-      "-d",
-      TRICKY_CSV,
-      "-o",
-      out,
-      "--merge",
-      "--limit",
-      "5",
-    ],
+    renderArgs(TRICKY_CSV, out, "--merge", "--limit", "5"),
     { TMPDIR: dir.path },
   );
   assert.equal(code, 0, stderr);
@@ -73,16 +67,7 @@ Deno.test("cli render writes one PDF per record plus merged.pdf and exits 0", as
 Deno.test("cli render writes vector PDFs by default: fonts embedded (no Type 3), text selectable, the run says vector", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "out");
-  const { code, stderr } = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    EXAMPLE_CSV,
-    "-o",
-    out,
-    "--merge",
-  ]);
+  const { code, stderr } = await cli(renderArgs(EXAMPLE_CSV, out, "--merge"));
   assert.equal(code, 0, stderr);
   assert.match(stderr, /Using PERSISTENT renderer.*vector PDF/);
   assert.match(stderr, /Wrote 8 vector PDFs and merged\.pdf/);
@@ -112,20 +97,17 @@ Deno.test("cli render writes vector PDFs by default: fonts embedded (no Type 3),
 Deno.test("cli render --pdf-mode raster writes one full-page image per PDF", async () => {
   await using dir = await tempDir();
   const out = join(dir.path, "out");
-  const { code, stderr, stdout } = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    EXAMPLE_CSV,
-    "-o",
-    out,
-    "--pdf-mode",
-    "raster",
-    "--limit",
-    "2",
-    "--json",
-  ]);
+  const { code, stderr, stdout } = await cli(
+    renderArgs(
+      EXAMPLE_CSV,
+      out,
+      "--pdf-mode",
+      "raster",
+      "--limit",
+      "2",
+      "--json",
+    ),
+  );
   assert.equal(code, 0, stderr);
   const result = JSON.parse(stdout.trim().split("\n").at(-1)!);
   assert.equal(result.type, "result");
@@ -165,18 +147,7 @@ Deno.test("cli render exits 2 for a blend mode in vector mode, naming the object
 Deno.test("cli render --json prints progress events and a result, and honours PRESSRUN_RENDERER", async () => {
   await using dir = await tempDir();
   const { code, stdout } = await cli(
-    [
-      "render",
-      "-t",
-      EXAMPLE_TEMPLATE,
-      "-d",
-      TRICKY_CSV,
-      "-o",
-      dir.path,
-      "--limit",
-      "3",
-      "--json",
-    ],
+    renderArgs(TRICKY_CSV, dir.path, "--limit", "3", "--json"),
     { PRESSRUN_RENDERER: "cluster" },
   );
   assert.equal(code, 0);
@@ -245,17 +216,9 @@ Deno.test("cli render exits 2 listing missing columns, and 2 for bad usage", asy
     assert.match(stderr, /--out is required/);
   });
   await t.step("unknown renderer", async () => {
-    const { code, stderr } = await cli([
-      "render",
-      "-t",
-      EXAMPLE_TEMPLATE,
-      "-d",
-      csv,
-      "-o",
-      dir.path,
-      "--renderer",
-      "fast",
-    ]);
+    const { code, stderr } = await cli(
+      renderArgs(csv, dir.path, "--renderer", "fast"),
+    );
     assert.equal(code, 2);
     assert.match(
       stderr,
@@ -285,17 +248,9 @@ Deno.test("cli render --on-error skip exits 1 when a record fails, after renderi
     "id,firstName,lastName,company,street,city,state,zip,offer,url,photo\n1,A,B,,s,c,,1,x,https://example.com/r/1,\n2,C,D,,s,c,,1,x,,\n",
   );
   const out = join(dir.path, "out");
-  const { code, stderr } = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    csv,
-    "-o",
-    out,
-    "--on-error",
-    "skip",
-  ]);
+  const { code, stderr } = await cli(
+    renderArgs(csv, out, "--on-error", "skip"),
+  );
   assert.equal(code, 1);
   assert.match(stderr, /Cannot render record 2: .*qr\.value/);
   const manifest = JSON.parse(
@@ -338,11 +293,7 @@ Deno.test("cli without permissions prints help, and says in one line what to run
     });
   }
   await t.step("deno run cli.ts render … exits 2 with one line", async () => {
-    const { code, stderr } = await cli(
-      ["render", "-t", EXAMPLE_TEMPLATE, "-d", TRICKY_CSV, "-o", "out/x"],
-      {},
-      [],
-    );
+    const { code, stderr } = await cli(renderArgs(TRICKY_CSV, "out/x"), {}, []);
     assert.equal(code, 2);
     assert.equal(stderr.trim().split("\n").length, 1, stderr);
     assert.match(

@@ -11,6 +11,7 @@ import { DataError } from "../common/errors.ts";
 import {
   MALFORMED_CSV as MALFORMED,
   TRICKY_BOM_CSV as TRICKY_BOM,
+  TRICKY_COLUMNS as HEADERS,
   TRICKY_CSV as TRICKY,
 } from "./_helpers.ts";
 /**
@@ -18,19 +19,6 @@ import {
  * them on so a test fails if reading a CSV leaves its file or a read open.
  */
 const SANITIZED = { sanitizeOps: true, sanitizeResources: true };
-const HEADERS = [
-  "id",
-  "firstName",
-  "lastName",
-  "company",
-  "street",
-  "city",
-  "state",
-  "zip",
-  "offer",
-  "url",
-  "photo",
-];
 
 async function collect(
   path: string,

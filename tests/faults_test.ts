@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { Page } from "puppeteer-core";
 import { runBatch } from "../batch/run.ts";
 import { TimeoutError } from "../common/errors.ts";
 import { writeBenchData } from "../bench/data.ts";
 import { Browser } from "../render/browser.ts";
-import type { PageApi } from "../render/page_api.ts";
 import { PersistentRenderer } from "../render/persistent.ts";
 import {
   chromiumPids,
@@ -17,28 +15,18 @@ import {
   pdfToPngs,
   tempDir,
   TRICKY_CSV,
+  wrapPageApi,
 } from "./_helpers.ts";
 
 /** Makes record `index` hang forever in every render page opened later. */
 function hangOn(index: number) {
-  return async (page: Page) => {
-    await page.evaluateOnNewDocument((n: number) => {
-      let api: PageApi | undefined;
-      Object.defineProperty(globalThis, "pressrun", {
-        configurable: true,
-        get: () => api,
-        set(value: PageApi) {
-          api = {
-            ...value,
-            render: (request) =>
-              request.payload.index === n
-                ? new Promise(() => {})
-                : value.render(request),
-          };
-        },
-      });
-    }, index);
-  };
+  return wrapPageApi((value, n) => ({
+    ...value,
+    render: (request) =>
+      request.payload.index === n
+        ? new Promise(() => {})
+        : value.render(request),
+  }), index);
 }
 
 for (const renderer of ["persistent", "cluster"] as const) {

@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
-import type { Page } from "puppeteer-core";
 import { Browser } from "../render/browser.ts";
-import type { PageApi, PiecePayload } from "../render/page_api.ts";
+import type { PiecePayload } from "../render/page_api.ts";
 import { PersistentRenderer } from "../render/persistent.ts";
 import type { PrintedChunk, RenderedPiece } from "../render/render_page.ts";
 import { ClusterRenderer } from "../render/cluster.ts";
-import { EXAMPLE_CSV, examplePieces, run, tempDir } from "./_helpers.ts";
+import { FIRST_NAMES } from "../bench/data.ts";
+import {
+  EXAMPLE_CSV,
+  examplePieces,
+  run,
+  tempDir,
+  wrapPageApi,
+} from "./_helpers.ts";
 
 /** The first-name line a piece must show: its own record's text. */
 async function textOf(piece: RenderedPiece, dir: string): Promise<string> {
@@ -16,49 +22,23 @@ async function textOf(piece: RenderedPiece, dir: string): Promise<string> {
   return await run("pdftotext", [file, "-"]);
 }
 
-const FIRST_NAMES = [
-  "Maya",
-  "Arjun",
-  "Sofía",
-  "Liam",
-  "Hannah",
-  "Kenji",
-  "Amélie",
-  "Noah",
-];
-
 /**
  * In every render page opened later, `vector()` never answers for a chunk
  * holding record `index` (alone too when `alone`), after telling Deno on
  * the console.
  */
 function hangChunksWith(index: number, alone: boolean) {
-  return async (page: Page) => {
-    await page.evaluateOnNewDocument(
-      (n: number, single: boolean) => {
-        let api: PageApi | undefined;
-        Object.defineProperty(globalThis, "pressrun", {
-          configurable: true,
-          get: () => api,
-          set(value: PageApi) {
-            api = {
-              ...value,
-              vector(request) {
-                const has = request.payloads.some((p) => p.index === n);
-                if (has && (single || request.payloads.length > 1)) {
-                  console.log("pressrun-test: hanging");
-                  return new Promise(() => {});
-                }
-                return value.vector(request);
-              },
-            };
-          },
-        });
-      },
-      index,
-      alone,
-    );
-  };
+  return wrapPageApi((value, { n, single }) => ({
+    ...value,
+    vector(request) {
+      const has = request.payloads.some((p) => p.index === n);
+      if (has && (single || request.payloads.length > 1)) {
+        console.log("pressrun-test: hanging");
+        return new Promise(() => {});
+      }
+      return value.vector(request);
+    },
+  }), { n: index, single: alone });
 }
 
 Deno.test("a record that throws in the page fails alone; the rest of its chunk prints", async () => {
