@@ -55,6 +55,8 @@ export interface OffscreenRow {
   perSecond: number;
   /** Median pieces/s over the first today config's; undefined without one. */
   ratio?: number;
+  /** Median share of the machine's CPU other processes took, in %. */
+  othersCpuPct: number;
   /** Median CPU ms per piece by process type, and `total` over all. */
   cpu: Record<string, number>;
   peakPssMB: number;
@@ -206,6 +208,7 @@ function summarise(
       runs: mine.map((r) => r.perSecond),
       perSecond,
       ratio: base ? perSecond / base : undefined,
+      othersCpuPct: med((r) => r.othersCpuPct),
       cpu,
       peakPssMB: med((r) => r.peakPssMB),
       pssPerPieceMB: med((r) => r.pssPerPieceMB),
@@ -228,16 +231,18 @@ export function formatOffscreenReport(report: OffscreenReport): string {
     "",
     `| config | pieces/s (runs) | median | vs ${
       report.baseline ?? "today"
-    } | renderer ms | browser ms | utility ms | Deno ms | total CPU ms | peak PSS MB | PSS MB / piece in flight | identical bytes | identical pixels |`,
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    } | others' CPU % | renderer ms | browser ms | utility ms | Deno ms | total CPU ms | peak PSS MB | PSS MB / piece in flight | identical bytes | identical pixels |`,
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ...report.rows.map((r) =>
       `| ${r.config} | ${r.runs.map(n1).join(", ")} | ${n1(r.perSecond)} | ${
         r.ratio === undefined ? "–" : `${r.ratio.toFixed(2)}×`
-      } | ${n1(r.cpu.renderer ?? 0)} | ${n1(r.cpu.browser ?? 0)} | ${
-        n1(r.cpu.utility ?? 0)
-      } | ${n1(r.cpu.deno ?? 0)} | ${n1(r.cpu.total ?? 0)} | ${
-        Math.round(r.peakPssMB)
-      } | ${Math.round(r.pssPerPieceMB)} | ${r.identical}/${r.written}${
+      } | ${Math.max(0, Math.round(r.othersCpuPct))} | ${
+        n1(r.cpu.renderer ?? 0)
+      } | ${n1(r.cpu.browser ?? 0)} | ${n1(r.cpu.utility ?? 0)} | ${
+        n1(r.cpu.deno ?? 0)
+      } | ${n1(r.cpu.total ?? 0)} | ${Math.round(r.peakPssMB)} | ${
+        Math.round(r.pssPerPieceMB)
+      } | ${r.identical}/${r.written}${
         r.rgba ? ` (${r.rgba} RGBA, no PDF)` : ""
       } | ${
         r.pixelsChecked
@@ -246,7 +251,11 @@ export function formatOffscreenReport(report: OffscreenReport): string {
       } |`
     ),
     "",
-    "Medians over the runs. CPU: ms per piece over the timed window, summed",
+    "Medians over the runs. Others' CPU: the share of the machine's CPU time",
+    "that other processes took during the timed window (0 on a quiet machine;",
+    "/proc's 10 ms ticks make it ±2). When it is not 0, the runs met different",
+    "competition and their ratios mean little; CPU ms per piece hold up better.",
+    "CPU: ms per piece over the timed window, summed",
     "over the Chromium processes of each type (the GPU process and zygote are",
     "in the total only) and this Deno process (origin, PDF, write, hash).",
     "Pieces in flight: a page each (today, pull), a page and its encoders",
@@ -291,7 +300,9 @@ async function main(): Promise<number> {
             ? `  [${rep}] ${run.config}: failed: ${run.error}`
             : `  [${rep}] ${run.config}: ${
               run.perSecond.toFixed(1)
-            } pieces/s, ${run.identity.identical}/${run.identity.written} identical`,
+            } pieces/s, ${run.identity.identical}/${run.identity.written} identical, others took ${
+              Math.max(0, Math.round(run.othersCpuPct))
+            }% of the CPU`,
         ),
     });
   } catch (error) {

@@ -2,7 +2,8 @@
  * CPU time by process type, read from /proc: this Deno process and the
  * Chromium processes of one profile (matched by their command line), grouped
  * by their `--type=` switch (renderer, gpu-process, utility, zygote; none is
- * the browser process).
+ * the browser process); and the whole machine's, to tell how much of it
+ * other processes took during a run.
  *
  * @module
  */
@@ -31,6 +32,18 @@ export async function cpuByType(profile: string): Promise<CpuByType> {
     }
   }
   return cpu;
+}
+
+/**
+ * CPU ms every process of the machine has spent so far (busy: not idle, not
+ * waiting for I/O; time stolen by a hypervisor counts as busy).
+ */
+export async function machineBusyMs(): Promise<number> {
+  const line = (await Deno.readTextFile("/proc/stat")).split("\n")[0]!;
+  // cpu user nice system idle iowait irq softirq steal (guest is in user)
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const busy = ticks.reduce((sum, t) => sum + t, 0) - ticks[3]! - ticks[4]!;
+  return busy * MS_PER_TICK;
 }
 
 /** CPU ms per piece between two readings, by process type. */

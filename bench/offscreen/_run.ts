@@ -13,7 +13,12 @@ import { processTreeMemory } from "../../render/process_memory.ts";
 import type { Template } from "../../template/parse.ts";
 import type { PageSpec } from "./api.ts";
 import { type Config, piecesInFlight } from "./_configs.ts";
-import { type CpuByType, cpuByType, cpuPerPiece } from "./_cpu.ts";
+import {
+  type CpuByType,
+  cpuByType,
+  cpuPerPiece,
+  machineBusyMs,
+} from "./_cpu.ts";
 import { openDriver } from "./_drivers.ts";
 import { BenchOrigin } from "./_origin.ts";
 import {
@@ -41,6 +46,12 @@ export interface RunResult {
   perSecond: number;
   /** CPU ms per piece by process type (`deno` is the bench itself). */
   cpu: CpuByType;
+  /**
+   * The share of the machine's CPU time that other processes (not this
+   * Deno, not this run's Chromium) took during the timed window, in %: how
+   * quiet the machine was.
+   */
+  othersCpuPct: number;
   /** Peak PSS of all Chromium processes of the run, in MB. */
   peakPssMB: number;
   /** Peak PSS divided by the pieces the config holds at once, in MB. */
@@ -83,8 +94,9 @@ export async function runConfig(
   ledger.reset();
 
   const memory = pssSampler(profile);
-  let seconds, cpu, peakPss;
+  let seconds, cpu, othersCpuPct, peakPss;
   try {
+    const machineBefore = await machineBusyMs();
     const before = await cpuByType(profile);
     const started = performance.now();
     queue.push(...jobs);
@@ -105,7 +117,13 @@ export async function runConfig(
       },
     );
     seconds = (performance.now() - started) / 1000;
-    cpu = cpuPerPiece(before, await cpuByType(profile), jobs.length);
+    const after = await cpuByType(profile);
+    const machine = await machineBusyMs() - machineBefore;
+    const ours = Object.entries(after)
+      .reduce((sum, [type, ms]) => sum + ms - (before[type] ?? 0), 0);
+    othersCpuPct = 100 * (machine - ours) /
+      (seconds * 1000 * navigator.hardwareConcurrency);
+    cpu = cpuPerPiece(before, after, jobs.length);
   } finally {
     peakPss = await memory.stop();
   }
@@ -116,6 +134,7 @@ export async function runConfig(
     seconds,
     perSecond: jobs.length / seconds,
     cpu,
+    othersCpuPct,
     peakPssMB,
     pssPerPieceMB: peakPssMB / piecesInFlight(config),
     identity: await ledger.identity(),
