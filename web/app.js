@@ -48,7 +48,6 @@ function main() {
   $("#cancel").addEventListener("click", () => batchAction("cancel"));
   $("#retry").addEventListener("click", () => batchAction("retry"));
   $("#refresh-batches").addEventListener("click", refreshBatches);
-  $("#error-dismiss").addEventListener("click", hideError);
   onBatchChosen(showBatch);
   const params = new URLSearchParams(location.search);
   loadTemplates(params.get("template"));

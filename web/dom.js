@@ -1,6 +1,7 @@
 // @ts-check
 // Page helpers shared by the app and the editor: finding and making elements,
-// the error banner, and keeping the address in step with the page.
+// the error banner (built here, under the top bar, so neither page repeats its
+// markup), and keeping the address in step with the page.
 import { ApiError } from "./api.js";
 
 /**
@@ -108,21 +109,56 @@ export function setQuery(key, value) {
 }
 
 /**
+ * The error banner under the page's top bar, added the first time an error
+ * is shown; its Dismiss button hides it.
+ * @returns {HTMLElement} the banner, hidden until {@link showError}
+ */
+function errorBanner() {
+  const found = document.querySelector("div#error");
+  if (found instanceof HTMLElement) return found;
+  const dismiss = h("button", {
+    id: "error-dismiss",
+    type: "button",
+    class: "button small ghost",
+    "aria-label": "Dismiss this message",
+  }, "Dismiss");
+  dismiss.addEventListener("click", hideError);
+  const banner = h(
+    "div",
+    { id: "error", class: "banner", role: "alert", hidden: true },
+    h(
+      "p",
+      {},
+      h("span", { id: "error-message" }),
+      " ",
+      h("small", { id: "error-ref" }),
+    ),
+    dismiss,
+  );
+  $("header.topbar").after(banner);
+  return banner;
+}
+
+/**
  * Shows an error in the banner at the top of the page.
  * @param {unknown} error what went wrong
  * @param {string} [context] a sentence saying what was being done
  */
 export function showError(error, context) {
   const message = error instanceof Error ? error.message : String(error);
-  $("#error-message").textContent = context ? `${context} ${message}` : message;
+  const banner = errorBanner();
+  within(banner, "#error-message").textContent = context
+    ? `${context} ${message}`
+    : message;
   const ref = error instanceof ApiError && error.requestId;
-  $("#error-ref").textContent = ref ? `(reference ${ref})` : "";
-  $("#error").hidden = false;
-  $("#error").scrollIntoView({ block: "nearest", behavior: "smooth" });
+  within(banner, "#error-ref").textContent = ref ? `(reference ${ref})` : "";
+  banner.hidden = false;
+  banner.scrollIntoView({ block: "nearest", behavior: "smooth" });
   console.error(error);
 }
 
 /** Hides the error banner. */
 export function hideError() {
-  $("#error").hidden = true;
+  const banner = document.querySelector("div#error");
+  if (banner instanceof HTMLElement) banner.hidden = true;
 }

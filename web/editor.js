@@ -5,7 +5,7 @@
 // from the classic script /fabric.js. This one opens and saves the design and
 // wires the page; the editor_*.js modules do the rest.
 import { addTemplate, getTemplate } from "./api.js";
-import { $, hideError, showError } from "./dom.js";
+import { $, showError } from "./dom.js";
 import { buildTemplate, prepare } from "./editor_document.js";
 import {
   addTypedField,
@@ -132,7 +132,6 @@ async function main() {
     if (e instanceof KeyboardEvent && e.key === "Enter") addTypedField();
   });
   on("#field-csv", "change", file(fieldsFromCsv));
-  on("#error-dismiss", "click", hideError);
   on("#size-unit", "change", changeUnit);
   for (const id of ["#size-width", "#size-height", "#dpi", "#bleed"]) {
     on(id, "change", applyPage);
