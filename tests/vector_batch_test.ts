@@ -14,7 +14,6 @@ import {
   pdfToPngs,
   run,
   tempDir,
-  TRICKY_CSV,
 } from "./_helpers.ts";
 
 /** The example's template and images copied into `dir`, and `rows` records of its CSV. */
