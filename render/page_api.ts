@@ -1,7 +1,7 @@
 /**
  * The render page's contract, written once: what Deno hands the page (the
  * spec once, then one request per piece) and what the page hands back. The
- * page's code (`render/page/render.js`) is type-checked against these types
+ * page's code (`render/page/*.js`) is type-checked against these types
  * and {@linkcode RenderPage} calls it through them: `globalThis.pressrun` is
  * typed as {@linkcode PageApi} inside `page.evaluate()`.
  *

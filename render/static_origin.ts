@@ -1,6 +1,6 @@
 /**
  * The render page's origin: a loopback HTTP server that serves the page, its
- * script and Fabric's browser build from the installed npm package, and takes
+ * scripts and Fabric's browser build from the installed npm package, and takes
  * the encoded pieces back as binary POSTs (no base64, no DevTools message).
  *
  * @module
@@ -8,16 +8,30 @@
 import { deadline } from "../common/async.ts";
 import { PressrunError, TimeoutError } from "../common/errors.ts";
 
+/**
+ * The render page's scripts, in the order `page/render.html` loads them:
+ * classic scripts sharing their top-level names (`page/scope.d.ts`).
+ */
+export const PAGE_SCRIPTS = [
+  "/load.js",
+  "/qr.js",
+  "/apply.js",
+  "/vector.js",
+  "/render.js",
+] as const;
+
 /** The files of the render page, by URL path. */
 const FILES: Record<string, { url: URL; type: string }> = {
   "/render.html": {
     url: new URL("./page/render.html", import.meta.url),
     type: "text/html; charset=utf-8",
   },
-  "/render.js": {
-    url: new URL("./page/render.js", import.meta.url),
-    type: "text/javascript; charset=utf-8",
-  },
+  ...Object.fromEntries(
+    PAGE_SCRIPTS.map((path) => [path, {
+      url: new URL(`./page${path}`, import.meta.url),
+      type: "text/javascript; charset=utf-8",
+    }]),
+  ),
   "/fabric.js": {
     url: new URL("../node_modules/fabric/dist/index.min.js", import.meta.url),
     type: "text/javascript; charset=utf-8",

@@ -1,7 +1,8 @@
 /**
  * The bench's loopback origin: its page (`page.html`, `offscreen.js`, the
- * workers and the shim from this folder; `render.js` and Fabric exactly as
- * `render/static_origin.ts` serves them to the product), the pieces' uploads
+ * workers and the shim from this folder; the render page's scripts and
+ * Fabric exactly as `render/static_origin.ts` serves them to the product),
+ * the pieces' uploads
  * and the record pull.
  *
  * @module

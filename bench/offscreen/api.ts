@@ -12,7 +12,6 @@ import type {
   PiecePayload,
   RenderRequest,
 } from "../../render/page_api.ts";
-import type { StaticCanvas } from "fabric";
 
 export type { PageSpec, PiecePayload };
 
@@ -56,19 +55,6 @@ export interface OffscreenApi {
   workerPull(request: PullRequest): Promise<number>;
   /** Errors reported by the workers so far. */
   errors(): string[];
-}
-
-/**
- * The top-level names of `render/page/render.js` that `offscreen.js` uses.
- * Both are classic scripts, so they share one global lexical scope at run
- * time; Deno checks each file as a module, hence the types here.
- */
-export interface RenderInternals {
-  apply(payload: PiecePayload): Promise<void>;
-  state: {
-    canvas: StaticCanvas | null;
-    element: HTMLCanvasElement | null;
-  };
 }
 
 /** (b) The page to an encoder worker: one painted piece. */

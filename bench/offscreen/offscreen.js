@@ -1,7 +1,7 @@
 // @ts-check
 // The bench's additions to the render page: encoder workers (b), the record
 // pull (c) and Fabric workers (a). A classic script loaded after the
-// repository's unchanged render.js, whose top-level `apply` and `state` it
+// repository's unchanged page scripts, whose top-level `apply` and `state` it
 // shares through the classic scripts' global scope. See README.md.
 "use strict";
 
@@ -15,14 +15,12 @@
  *   OffscreenApi,
  *   PieceRequest,
  *   PullRequest,
- *   RenderInternals,
  * } from "./api.ts"
+ * @import {} from "../../render/page/scope.d.ts"
  */
 
-const renderJs = /** @type {RenderInternals} */ (
-  // @ts-expect-error: render.js's top-level names; Deno checks each file as a module and cannot see them
-  { apply, state }
-);
+// The render page's top-level names, typed by render/page/scope.d.ts.
+const renderJs = { apply, state };
 
 /** @type {string[]} */
 const errors = [];

@@ -1,5 +1,5 @@
 // @ts-check
-// (a) A Fabric worker: Fabric 7 and the repository's unchanged render.js in a
+// (a) A Fabric worker: Fabric 7 and the repository's unchanged page scripts in a
 // dedicated worker, painting on an OffscreenCanvas (shim.js), driven by calls
 // from the page or pulling records itself (a)+(c). Its PNGs are RGBA: an
 // OffscreenCanvas encodes with alpha whatever its context says.
@@ -15,7 +15,16 @@
  */
 
 const scope = /** @type {WorkerScope} */ (/** @type {unknown} */ (self));
-scope.importScripts("/shim.js", "/fabric.js", "/render.js");
+// The render page's scripts, in render/page/render.html's order.
+scope.importScripts(
+  "/shim.js",
+  "/fabric.js",
+  "/load.js",
+  "/qr.js",
+  "/apply.js",
+  "/vector.js",
+  "/render.js",
+);
 
 /**
  * Renders pulled records until none are left.
