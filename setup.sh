@@ -2,13 +2,15 @@
 # Installs everything pressrun needs on a fresh Debian machine, once:
 #   - Chromium, fonts, and the PDF and image tools the tests use (Debian packages;
 #     fonts-wqy-microhei is the TrueType CJK fallback render/fontconfig/fonts.conf
-#     prefers: Noto CJK is OpenType-CFF, which Chromium prints as Type 3)
+#     prefers: Noto CJK is OpenType-CFF, which Chromium prints as Type 3;
+#     fonts-lxgw-wenkai and fonts-nanum give bold CJK text a real TrueType bold
+#     face, see template/page_spec.ts appendBoldFallbacks)
 #   - Deno and the npm dependencies (npm ci, from package-lock.json)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk fonts-wqy-microhei poppler-utils qpdf imagemagick)
+packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk fonts-wqy-microhei fonts-lxgw-wenkai fonts-nanum poppler-utils qpdf imagemagick)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -14,7 +14,7 @@ import {
   checkVectorExport,
   vectorWarnings,
 } from "../template/vector_preflight.ts";
-import { openTypeCffFonts } from "../render/fonts.ts";
+import { openTypeCffFonts, syntheticBoldFallbacks } from "../render/fonts.ts";
 import type { Logger } from "../render/log.ts";
 import type { PdfMode } from "../render/renderer.ts";
 import { type CsvRecord, type Delimiter, readCsv, scanCsv } from "./csv.ts";
@@ -77,9 +77,18 @@ async function warnOfCffFonts(
   options: BatchOptions,
   log: Logger,
 ): Promise<void> {
-  const fonts = await openTypeCffFonts(template, assets, {
-    text: await textSample(options.data),
-  });
+  const text = await textSample(options.data);
+  const bold = await syntheticBoldFallbacks(template, assets, { text });
+  if (bold.length > 0) {
+    const named = bold.map((b) => `${b.family} (${b.script})`).join(", ");
+    log(
+      "warn",
+      `${template.source}: bold text falls back to ${named} with no real bold face, which Chromium emboldens itself and prints as Type 3 (presses reject those): records that use ${
+        bold.length === 1 ? "it" : "them"
+      } print as raster pages`,
+    );
+  }
+  const fonts = await openTypeCffFonts(template, assets, { text });
   if (fonts.length === 0) return;
   const named = fonts.map((f) => `${f.family} (${f.file})`).join(", ");
   log(

@@ -7,6 +7,13 @@
  * @module
  */
 import { TemplateError } from "../common/errors.ts";
+import {
+  boldFallbackFamilies,
+  characterStyles,
+  isBoldText,
+  isBoldWeight,
+  withFallbacks,
+} from "../render/fonts.ts";
 import type { PageSpec } from "../render/page_api.ts";
 import { allSettledOrThrow } from "./_all.ts";
 import { encodeBase64 } from "./_base64.ts";
@@ -26,7 +33,8 @@ export const BLANK_IMAGE =
 /**
  * Builds the page spec: fixed image sources become `data:` URLs, variable ones
  * the blank stand-in; font files are read; each variable object's validated
- * settings go along. Errors name the template and object.
+ * settings go along; bold text gets script fallbacks with real bold faces
+ * ({@linkcode appendBoldFallbacks}). Errors name the template and object.
  */
 export async function pageSpec(
   template: Template,
@@ -43,6 +51,7 @@ export async function pageSpec(
     }
   };
   walk(canvas.objects);
+  appendBoldFallbacks(canvas.objects, await boldFallbackFamilies());
   let inlined = 0;
   for (const v of template.variables) {
     if (v.kind !== "image" || v.src === undefined) continue;
@@ -79,4 +88,49 @@ export async function pageSpec(
     variables: template.variables.map((v) => ({ id: v.id, ...v.style })),
     print: { geometry: template.geometry, name: template.name },
   };
+}
+
+/** Fabric's text types (Fabric 7 JSON, and the older lower-case names). */
+const TEXT_TYPES = new Set(["text", "itext", "i-text", "textbox"]);
+
+/**
+ * Appends `families` (render/fonts.ts's boldFallbackFamilies(): script
+ * fonts with real Regular and Bold TrueType faces) to the `fontFamily` of
+ * every bold text (Text, IText, Textbox, in groups too; bold as a whole or
+ * in some characters' styles), and to its characters' own families. A bold
+ * character the template's font lacks then comes from a real bold face:
+ * Chromium's own fallback asks by character and language only, gets a
+ * regular face and emboldens it, which its PDF writer prints as Type 3.
+ * Regular text is left alone, so it keeps the fallback pressrun's
+ * fontconfig gives it (WenQuanYi Micro Hei for CJK, DejaVu Sans for Arabic
+ * and Hebrew), which prints as text already.
+ */
+export function appendBoldFallbacks(
+  objects: FabricObject[],
+  families: readonly string[],
+): void {
+  if (families.length === 0) return;
+  for (const o of objects) {
+    const type = String(o.type ?? "").toLowerCase();
+    if (
+      TEXT_TYPES.has(type) && typeof o.fontFamily === "string" &&
+      o.fontFamily && isBoldText(o)
+    ) {
+      o.fontFamily = withFallbacks(o.fontFamily, families);
+    }
+    if (TEXT_TYPES.has(type)) {
+      for (const style of characterStyles(o)) {
+        if (
+          typeof style.fontFamily === "string" && style.fontFamily &&
+          (isBoldWeight(style.fontWeight) ||
+            (style.fontWeight === undefined && isBoldWeight(o.fontWeight)))
+        ) {
+          style.fontFamily = withFallbacks(style.fontFamily, families);
+        }
+      }
+    }
+    if (Array.isArray(o.objects)) {
+      appendBoldFallbacks(o.objects as FabricObject[], families);
+    }
+  }
 }
