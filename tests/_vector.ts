@@ -180,3 +180,17 @@ export function plainFieldsTemplate(records: Record<string, string>[]) {
     },
   ], records);
 }
+
+/** The bidi controls pdftotext puts around right-to-left runs. */
+export const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Whether `text` holds each of `values`, in this order. */
+export function inOrder(text: string, values: string[]): boolean {
+  let at = 0;
+  for (const value of values) {
+    const found = text.indexOf(value, at);
+    if (found < 0) return false;
+    at = found + value.length;
+  }
+  return true;
+}

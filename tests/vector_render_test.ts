@@ -15,23 +15,17 @@ import {
   tempDir,
   TRICKY_CSV,
 } from "./_helpers.ts";
-import { openPage, pdfDifference, rasterPdf, vectorPieces } from "./_vector.ts";
+import {
+  BIDI,
+  inOrder,
+  openPage,
+  pdfDifference,
+  rasterPdf,
+  vectorPieces,
+} from "./_vector.ts";
 
-/** The bidi controls pdftotext puts around right-to-left runs. */
-const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 /** Hebrew and Arabic letters: a right-to-left row. */
 const RTL = /[\u0590-\u08ff]/;
-
-/** Whether `text` holds each of `values`, in this order. */
-function inOrder(text: string, values: string[]): boolean {
-  let at = 0;
-  for (const value of values) {
-    const found = text.indexOf(value, at);
-    if (found < 0) return false;
-    at = found + value.length;
-  }
-  return true;
-}
 
 /** Every record of `csv` through a vector pool of one page; the chunks too. */
 async function vectorBatch(browser: Browser, csv: string) {

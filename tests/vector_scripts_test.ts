@@ -18,6 +18,8 @@ import {
   tempDir,
 } from "./_helpers.ts";
 import {
+  BIDI,
+  inOrder,
   openPage,
   plainFieldsTemplate,
   SCRIPTS_CSV,
@@ -50,20 +52,6 @@ async function inspect(piece: VectorPiece, dir: string) {
   const text = await run("pdftotext", [file, "-"]);
   const [png] = await pdfToPngs(file, dir, 300);
   return { file, fonts, text, qr: await decodeQr(png!) };
-}
-
-/** The bidi controls pdftotext puts around right-to-left runs. */
-const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Whether `text` holds each of `values`, in this order. */
-function inOrder(text: string, values: string[]): boolean {
-  let at = 0;
-  for (const value of values) {
-    const found = text.indexOf(value, at);
-    if (found < 0) return false;
-    at = found + value.length;
-  }
-  return true;
 }
 
 const oneLine = (s: string) => s.replace(/\s+/g, " ").trim();
