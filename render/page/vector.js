@@ -7,7 +7,7 @@
 
 /**
  * @import { VectorResult } from "../page_api.ts"
- * @import { FabricObject } from "fabric"
+ * @import { FabricObject, Pattern, TMat2D } from "fabric"
  * @import {} from "./globals.d.ts"
  */
 
@@ -50,6 +50,122 @@ function trimBlobUrls() {
   }
 }
 
+/** Past this many `<image>` tiles a pattern keeps Fabric's own `<pattern>`. */
+const MAX_PATTERN_TILES = 4000;
+/** Ids of tile clip paths, unique across the pages of a print document. */
+let tileClips = 0;
+
+/**
+ * The `<image>` tiles of a pattern fill, in the object's own (centred)
+ * coordinates, placed as the canvas places them: the tile's pixels are
+ * design units, its origin the object's top left corner plus the pattern's
+ * offset, then its `patternTransform`. Undefined when the pattern is not an
+ * image or needs too many tiles.
+ * @param {FabricObject} obj
+ * @param {Pattern} pattern
+ * @returns {string | undefined}
+ */
+function patternTiles(obj, pattern) {
+  const f = globalThis.fabric;
+  const source = pattern.source;
+  if (!(source instanceof HTMLImageElement)) return undefined;
+  const tw = source.naturalWidth, th = source.naturalHeight;
+  if (!tw || !th) return undefined;
+  const ox = -obj.width / 2 + (pattern.offsetX || 0);
+  const oy = -obj.height / 2 + (pattern.offsetY || 0);
+  /** @type {TMat2D} */
+  const t = pattern.patternTransform ?? [1, 0, 0, 1, 0, 0];
+  const inverse = f.util.invertTransform(t);
+  const corners = [
+    [-obj.width / 2, -obj.height / 2],
+    [obj.width / 2, -obj.height / 2],
+    [obj.width / 2, obj.height / 2],
+    [-obj.width / 2, obj.height / 2],
+  ].map(([x, y]) =>
+    f.util.transformPoint(new f.Point((x ?? 0) - ox, (y ?? 0) - oy), inverse)
+  );
+  const xs = corners.map((p) => p.x), ys = corners.map((p) => p.y);
+  const repeat = pattern.repeat;
+  const across = repeat === "repeat" || repeat === "repeat-x";
+  const down = repeat === "repeat" || repeat === "repeat-y";
+  const i0 = across ? Math.floor(Math.min(...xs) / tw) : 0;
+  const i1 = across ? Math.ceil(Math.max(...xs) / tw) : 1;
+  const j0 = down ? Math.floor(Math.min(...ys) / th) : 0;
+  const j1 = down ? Math.ceil(Math.max(...ys) / th) : 1;
+  if ((i1 - i0) * (j1 - j0) > MAX_PATTERN_TILES) return undefined;
+  const src = pattern.sourceToString();
+  const href = (src.startsWith("data:") ? blobUrlOf(src) : src)
+    .replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
+  /** @type {string[]} */
+  const tiles = [];
+  for (let j = j0; j < j1; j++) {
+    for (let i = i0; i < i1; i++) {
+      tiles.push(
+        `<image x="${i * tw}" y="${j * th}" width="${tw}" height="${th}" ` +
+          `preserveAspectRatio="none" href="${href}"></image>`,
+      );
+    }
+  }
+  const matrix = f.util.multiplyTransformMatrices([1, 0, 0, 1, ox, oy], t);
+  return `<g transform="${f.util.matrixToSVG(matrix)}">${tiles.join("")}</g>`;
+}
+
+/**
+ * Chromium's PDF writer rasterises an SVG `<pattern>` at 72 dpi, whatever
+ * the print's resolution; the canvas draws the pattern's image at its own
+ * pixels. So an object filled with an image pattern exports its fill as
+ * that image's tiles, clipped to its shape (one image object in the PDF,
+ * drawn once per tile), and its stroke as the object without fill. Text,
+ * and objects with a shadow, keep Fabric's `<pattern>`.
+ * @param {FabricObject} obj
+ */
+function exportPatternAsTiles(obj) {
+  const f = globalThis.fabric;
+  const base = obj._createBaseSVGMarkup.bind(obj);
+  /**
+   * @param {string[]} objectMarkup
+   * @param {Parameters<typeof base>[1]} options
+   */
+  obj._createBaseSVGMarkup = (objectMarkup, options = {}) => {
+    const fill = obj.fill;
+    const tiles = fill instanceof f.Pattern && !obj.shadow
+      ? patternTiles(obj, fill)
+      : undefined;
+    if (!(fill instanceof f.Pattern) || tiles === undefined) {
+      return base(objectMarkup, options);
+    }
+    const at = objectMarkup.indexOf("COMMON_PARTS");
+    const shape = objectMarkup.slice();
+    shape[at] = (obj.fillRule === "evenodd" ? 'clip-rule="evenodd" ' : "") +
+      (options.additionalTransform
+        ? `transform="${options.additionalTransform}" `
+        : "");
+    const id = `PR_TILES_${++tileClips}`;
+    const opacity = obj.opacity === 1 ? "" : ` opacity="${obj.opacity}"`;
+    const stroke = obj.stroke;
+    obj.fill = "";
+    try {
+      obj.stroke = null;
+      const fillMarkup = obj.visible
+        ? base([
+          `<clipPath id="${id}">${shape.join("")}</clipPath>` +
+          `<g clip-path="url(#${id})"${opacity} `,
+          "COMMON_PARTS",
+          `>${tiles}</g>\n`,
+        ], { ...options, noStyle: true, additionalTransform: undefined })
+        : "";
+      obj.stroke = stroke;
+      const strokeMarkup = stroke ? base(objectMarkup, options) : "";
+      return obj.paintFirst === "stroke"
+        ? strokeMarkup + fillMarkup
+        : fillMarkup + strokeMarkup;
+    } finally {
+      obj.fill = fill;
+      obj.stroke = stroke;
+    }
+  };
+}
+
 /**
  * Once per loaded template: QR objects export their modules as one path, and
  * images name a shared `blob:` URL instead of their `data:` URL.
@@ -72,6 +188,10 @@ function prepareVector() {
           return src.startsWith("data:") ? blobUrlOf(src) : src;
         };
       }
+      if (
+        obj.fill instanceof f.Pattern && !(obj instanceof f.FabricText) &&
+        !(obj instanceof f.Group)
+      ) exportPatternAsTiles(obj);
       if (obj instanceof f.Group) visit(obj.getObjects());
     }
   };
