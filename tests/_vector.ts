@@ -131,24 +131,25 @@ export async function vectorPieces(
 }
 
 /**
- * A small template built in a test: `objects` on a 6×4 in canvas at
- * 150 dpi (900×600 design units) with 1/8 in bleed, the spec and payloads of
- * `records`.
+ * A small template built in a test: `objects` on a 6×4 in canvas at `dpi`
+ * (150 by default: 900×600 design units) with 1/8 in bleed, one design unit
+ * a pixel, the spec and payloads of `records`.
  */
 export async function smallTemplate(
   objects: Record<string, unknown>[],
   records: Record<string, string>[] = [{}],
   background = "#ffffff",
+  dpi = 150,
 ) {
   const template = parseTemplate({
     name: "Object test",
     size: { width: 6, height: 4, unit: "in" },
-    dpi: 150,
+    dpi,
     bleed: 0.125,
     canvas: {
       version: "7.4.0",
-      width: 937.5,
-      height: 637.5,
+      width: 6.25 * dpi,
+      height: 4.25 * dpi,
       background,
       objects,
     },

@@ -375,3 +375,51 @@ Deno.test("each object type prints as vector like the raster piece", async (t) =
     });
   }
 });
+
+Deno.test("a shadow prints at the template's dpi, its text as text", async (t) => {
+  await using browser = await Browser.launch();
+  await using dir = await tempDir();
+  for (const dpi of [150, 300, 600]) {
+    await t.step(`${dpi} dpi`, async () => {
+      // One design unit a pixel: the 150-dpi layout, scaled.
+      const k = dpi / 150;
+      const { spec, payloads } = await smallTemplate(
+        [
+          {
+            type: "Textbox",
+            text: "Shadowed {{name}}",
+            width: 400,
+            fontSize: 48,
+            ...text,
+            left: 120 * k,
+            top: 100 * k,
+            scaleX: k,
+            scaleY: k,
+            shadow: {
+              color: "rgba(0,0,0,0.6)",
+              blur: 6,
+              offsetX: 4,
+              offsetY: 4,
+            },
+          },
+        ],
+        [RECORD],
+        "#ffffff",
+        dpi,
+      );
+      await using page = await openPage(browser, spec);
+      const [piece] = await vectorPieces(page, payloads);
+      const file = join(dir.path, `${crypto.randomUUID()}.pdf`);
+      await Deno.writeFile(file, piece!.pdf);
+      const images = (await run("pdfimages", ["-list", file])).split("\n")
+        .slice(2).filter((l) => l.trim());
+      assert.ok(images.length > 0, "the shadow is an image");
+      for (const line of images) {
+        const [xPpi, yPpi] = line.trim().split(/\s+/).slice(12, 14).map(Number);
+        assert.ok(xPpi! >= dpi && yPpi! >= dpi, line);
+      }
+      const words = await run("pdftotext", [file, "-"]);
+      assert.match(words, /Shadowed Zoë/);
+    });
+  }
+});

@@ -115,8 +115,9 @@ function patternTiles(obj, pattern) {
  * the print's resolution; the canvas draws the pattern's image at its own
  * pixels. So an object filled with an image pattern exports its fill as
  * that image's tiles, clipped to its shape (one image object in the PDF,
- * drawn once per tile), and its stroke as the object without fill. Text,
- * and objects with a shadow, keep Fabric's `<pattern>`.
+ * drawn once per tile), and its stroke as the object without fill. Text
+ * keeps Fabric's `<pattern>`; a shadow is exported apart
+ * (`exportShadowAsImage()`), so its object's fill becomes tiles too.
  * @param {FabricObject} obj
  */
 function exportPatternAsTiles(obj) {
@@ -167,8 +168,137 @@ function exportPatternAsTiles(obj) {
 }
 
 /**
- * Once per loaded template: QR objects export their modules as one path, and
- * images name a shared `blob:` URL instead of their `data:` URL.
+ * Chromium's limits for one canvas, as `template/parse.ts` checks them for
+ * the raster page (`MAX_PIXEL_SIDE`, `MAX_PIXEL_AREA`).
+ */
+const MAX_SHADOW_SIDE = 32_767;
+const MAX_SHADOW_AREA = 268_435_456;
+
+/**
+ * An object's shadow alone, as an `<image>` in its parent's coordinates:
+ * rasterised by the canvas at the page's raster scale (the template's dpi),
+ * over the shadow's box clipped to the page. The object is drawn far off the
+ * canvas and its shadow offset back onto it (canvas shadow offsets ignore
+ * the transform), so only the shadow's pixels are kept, as the raster path
+ * draws them. Empty when the shadow misses the page.
+ * @param {FabricObject} obj
+ * @param {import("fabric").Shadow} shadow
+ * @returns {string}
+ */
+function shadowImage(obj, shadow) {
+  const f = globalThis.fabric;
+  const canvas = loaded().canvas;
+  const zoom = canvas.viewportTransform[0];
+  const matrix = obj.calcTransformMatrix();
+  const scaling = shadow.nonScaling
+    ? new f.Point(1, 1)
+    : obj.getObjectScaling();
+  // Fabric's _setShadow(), in design units.
+  const blur = shadow.blur * f.config.browserShadowBlurConstant *
+    (scaling.x + scaling.y) / 2;
+  const dx = shadow.offsetX * scaling.x, dy = shadow.offsetY * scaling.y;
+  const dim = obj._getNonTransformedDimensions();
+  const corners = [[-1, -1], [1, -1], [1, 1], [-1, 1]].map(([x, y]) =>
+    f.util.transformPoint(
+      new f.Point((x ?? 0) * dim.x / 2, (y ?? 0) * dim.y / 2),
+      matrix,
+    )
+  );
+  const box = f.util.makeBoundingBoxFromPoints(corners);
+  // A blur spreads about 1.5 × its canvas radius; glyphs and miters may
+  // overhang the box.
+  const pad = 1.5 * blur + 0.1 * Math.max(box.width, box.height) + 4 / zoom;
+  const pageW = canvas.width / zoom, pageH = canvas.height / zoom;
+  const x0 = Math.max(0, Math.floor((box.left + dx - pad) * zoom) / zoom);
+  const y0 = Math.max(0, Math.floor((box.top + dy - pad) * zoom) / zoom);
+  const x1 = Math.min(
+    pageW,
+    Math.ceil((box.left + box.width + dx + pad) * zoom) / zoom,
+  );
+  const y1 = Math.min(
+    pageH,
+    Math.ceil((box.top + box.height + dy + pad) * zoom) / zoom,
+  );
+  if (x1 <= x0 || y1 <= y0) return "";
+  // The page's raster fits the limits, so a box within it does too; the cap
+  // only guards against rounding.
+  let scale = zoom;
+  const fit = Math.min(
+    1,
+    MAX_SHADOW_SIDE / ((x1 - x0) * scale),
+    MAX_SHADOW_SIDE / ((y1 - y0) * scale),
+    Math.sqrt(MAX_SHADOW_AREA / ((x1 - x0) * (y1 - y0) * scale * scale)),
+  );
+  scale *= fit;
+  const el = document.createElement("canvas");
+  el.width = Math.max(1, Math.round((x1 - x0) * scale));
+  el.height = Math.max(1, Math.round((y1 - y0) * scale));
+  const ctx = el.getContext("2d");
+  if (!ctx) return "";
+  // Far enough that the object itself lands off the canvas.
+  const away = 2 * (el.width + (box.width + 2 * pad) * scale) + 1000;
+  ctx.setTransform(scale, 0, 0, scale, -x0 * scale + away, -y0 * scale);
+  const own = {
+    setShadow: obj._setShadow,
+    setOpacity: obj._setOpacity,
+  };
+  /** @param {CanvasRenderingContext2D} c */
+  obj._setShadow = (c) => {
+    c.shadowColor = shadow.color;
+    c.shadowBlur = blur * scale;
+    c.shadowOffsetX = dx * scale - away;
+    c.shadowOffsetY = dy * scale;
+  };
+  // The image sits in the parent's SVG group, which applies the parents'
+  // opacity.
+  /** @param {CanvasRenderingContext2D} c */
+  obj._setOpacity = (c) => {
+    c.globalAlpha = obj.opacity;
+  };
+  try {
+    obj.render(ctx);
+  } finally {
+    obj._setShadow = own.setShadow;
+    obj._setOpacity = own.setOpacity;
+  }
+  const href = blobUrlOf(el.toDataURL("image/png"));
+  const parent = obj.group
+    ? f.util.matrixToSVG(
+      f.util.invertTransform(obj.group.calcTransformMatrix()),
+    )
+    : undefined;
+  const image = `<image x="${x0}" y="${y0}" width="${x1 - x0}" ` +
+    `height="${y1 - y0}" preserveAspectRatio="none" href="${href}"></image>`;
+  return parent ? `<g transform="${parent}">${image}</g>\n` : `${image}\n`;
+}
+
+/**
+ * Chromium's PDF writer rasterises an SVG filter at 300 dpi, whatever the
+ * template's dpi, and the text under it with it. So an object with a shadow
+ * exports its shadow as an image at the template's dpi (`shadowImage()`),
+ * then itself without the shadow, as vector.
+ * @param {FabricObject} obj
+ */
+function exportShadowAsImage(obj) {
+  const toSVG = obj.toSVG.bind(obj);
+  /** @param {Parameters<typeof toSVG>[0]} reviver */
+  obj.toSVG = (reviver) => {
+    const shadow = obj.shadow;
+    if (!shadow || obj.isNotVisible()) return toSVG(reviver);
+    const image = shadowImage(obj, shadow);
+    obj.shadow = null;
+    try {
+      return image + toSVG(reviver);
+    } finally {
+      obj.shadow = shadow;
+    }
+  };
+}
+
+/**
+ * Once per loaded template: QR objects export their modules as one path,
+ * images name a shared `blob:` URL instead of their `data:` URL, pattern
+ * fills export as image tiles and shadows as images.
  */
 function prepareVector() {
   if (state.vectorReady) return;
@@ -192,6 +322,7 @@ function prepareVector() {
         obj.fill instanceof f.Pattern && !(obj instanceof f.FabricText) &&
         !(obj instanceof f.Group)
       ) exportPatternAsTiles(obj);
+      if (obj.shadow) exportShadowAsImage(obj);
       if (obj instanceof f.Group) visit(obj.getObjects());
     }
   };
