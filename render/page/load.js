@@ -57,6 +57,9 @@ async function load(spec) {
     renderOnAddRemove: false,
   });
   await canvas.loadFromJSON(spec.canvas);
+  // loadFromJSON() sets the canvas to the document's width and height, which
+  // are design units: the raster is the page's pixel size, reached by zoom.
+  canvas.setDimensions({ width: spec.pixelWidth, height: spec.pixelHeight });
   if (!canvas.backgroundColor) canvas.backgroundColor = "#ffffff";
   canvas.setViewportTransform([spec.zoom, 0, 0, spec.zoom, 0, 0]);
   state.slots.clear();
