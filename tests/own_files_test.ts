@@ -13,7 +13,7 @@ Deno.test("outsideRefs() names each test path that leaves the repository", async
       [
         `import { x } from "../mod.ts";`,
         `const ok = "tests/fixtures/a.csv";`,
-        `const sibling = "../shared/fixtures/a.csv";`, // own-files: not a file to read
+        `const sibling = "../sibling/fixtures/a.csv";`, // own-files: not a file to read
         `const beside = "${join(top, "shared", "a.csv")}";`, // own-files: not a file to read
         `const system = "/usr/bin/chromium";`,
         `const url = new URL("../../other/x.json", import.meta.url);`, // own-files: not a file to read
@@ -29,7 +29,7 @@ Deno.test("outsideRefs() names each test path that leaves the repository", async
       refs.map((r) => `${r.file}:${r.line}: ${r.path}`).sort(),
       [
         "bench/b.ts:1: ../data/big.csv",
-        "tests/a_test.ts:3: ../shared/fixtures/a.csv",
+        "tests/a_test.ts:3: ../sibling/fixtures/a.csv",
         `tests/a_test.ts:4: ${join(top, "shared", "a.csv")}`,
         "tests/a_test.ts:6: ../../other/x.json",
       ],
