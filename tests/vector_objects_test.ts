@@ -5,6 +5,8 @@ import { PNG } from "pngjs";
 import { Browser } from "../render/browser.ts";
 import { decodeQr, pdfToPngs, run, tempDir } from "./_helpers.ts";
 import {
+  MAX_BLOCK,
+  MAX_DIFFERENCE,
   openPage,
   pdfDifference,
   rasterPdf,
@@ -356,10 +358,8 @@ Deno.test("each object type prints as vector like the raster piece", async (t) =
       const figures = `${(diff.piece * 100).toFixed(2)} %, worst block ${
         (diff.block * 100).toFixed(2)
       } %`;
-      // The bounds of vector_render_test.ts: 2 % of the page, 30 % of the
-      // worst 32×32 block.
-      assert.ok(diff.piece <= 0.02, figures);
-      assert.ok(diff.block <= 0.30, figures);
+      assert.ok(diff.piece <= MAX_DIFFERENCE, figures);
+      assert.ok(diff.block <= MAX_BLOCK, figures);
       if (c.fonts) assert.ok(fonts.length > 0, "text stays text");
       if (c.images !== undefined) {
         // Distinct image objects: pdfimages lists each drawing of one.
