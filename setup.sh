@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything pressrun needs on a fresh Debian machine, once:
 #   - Chromium, fonts, and the PDF and image tools the tests use (Debian packages;
-#     fonts-wqy-microhei is the TrueType CJK fallback render/fontconfig/fonts.conf
+#     fonts-wqy-microhei is the TrueType CJK fallback template/fontconfig/fonts.conf
 #     prefers: Noto CJK is OpenType-CFF, which Chromium prints as Type 3;
 #     fonts-lxgw-wenkai and fonts-nanum give bold CJK text a real TrueType bold
 #     face, see template/page_spec.ts appendBoldFallbacks)

@@ -14,7 +14,7 @@ import {
   checkVectorExport,
   vectorWarnings,
 } from "../template/vector_preflight.ts";
-import { openTypeCffFonts, syntheticBoldFallbacks } from "../render/fonts.ts";
+import { openTypeCffFonts, syntheticBoldFallbacks } from "../template/fonts.ts";
 import type { Logger } from "../render/log.ts";
 import type { PdfMode } from "../render/renderer.ts";
 import { type CsvRecord, type Delimiter, readCsv, scanCsv } from "./csv.ts";

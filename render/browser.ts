@@ -8,7 +8,7 @@
 import { deadline, delay } from "../common/async.ts";
 import { PressrunError } from "../common/errors.ts";
 import process from "node:process";
-import { fontconfigFile } from "./fonts.ts";
+import { fontconfigFile } from "../template/fonts.ts";
 import { StaticOrigin } from "./static_origin.ts";
 import puppeteer, {
   type Browser as PuppeteerBrowser,

@@ -7,7 +7,6 @@
  */
 export * from "./browser.ts";
 export * from "./cluster.ts";
-export * from "./fonts.ts";
 export * from "./log.ts";
 export * from "./orchestrator.ts";
 export * from "./page_api.ts";

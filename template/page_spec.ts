@@ -13,7 +13,7 @@ import {
   isBoldText,
   isBoldWeight,
   withFallbacks,
-} from "../render/fonts.ts";
+} from "./fonts.ts";
 import type { PageSpec } from "../render/page_api.ts";
 import { allSettledOrThrow } from "./_all.ts";
 import { encodeBase64 } from "./_base64.ts";
@@ -94,7 +94,7 @@ export async function pageSpec(
 const TEXT_TYPES = new Set(["text", "itext", "i-text", "textbox"]);
 
 /**
- * Appends `families` (render/fonts.ts's boldFallbackFamilies(): script
+ * Appends `families` (template/fonts.ts's boldFallbackFamilies(): script
  * fonts with real Regular and Bold TrueType faces) to the `fontFamily` of
  * every bold text (Text, IText, Textbox, in groups too; bold as a whole or
  * in some characters' styles), and to its characters' own families. A bold

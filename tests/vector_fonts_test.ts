@@ -8,7 +8,7 @@ import {
   openTypeCffFonts,
   syntheticBoldFallbacks,
   withFallbacks,
-} from "../render/fonts.ts";
+} from "../template/fonts.ts";
 import type { PageSpec } from "../render/page_api.ts";
 import { appendBoldFallbacks } from "../template/page_spec.ts";
 import { createRenderer } from "../render/orchestrator.ts";
@@ -60,9 +60,9 @@ Deno.test("openTypeCffFonts() asks pressrun's fontconfig for the fallback Chromi
   if (await Deno.stat(noto).then(() => true, () => false)) {
     assert.deepEqual(fonts, [{ file: noto, family: "Noto Sans CJK JP" }]);
   }
-  // And the real lookup, with render/fontconfig/fonts.conf: TrueType.
+  // And the real lookup, with template/fontconfig/fonts.conf: TrueType.
   const file = fontconfigFile();
-  assert.ok(file?.endsWith("render/fontconfig/fonts.conf"), String(file));
+  assert.ok(file?.endsWith("template/fontconfig/fonts.conf"), String(file));
   const out = await new Deno.Command("fc-match", {
     args: ["-f", "%{file}", ":lang=en:charset=738b"],
     env: { FONTCONFIG_FILE: file! },
@@ -70,7 +70,7 @@ Deno.test("openTypeCffFonts() asks pressrun's fontconfig for the fallback Chromi
   assert.match(new TextDecoder().decode(out.stdout), /wqy-microhei\.ttc$/);
 });
 
-Deno.test("Chromium is launched with FONTCONFIG_FILE set to render/fontconfig/fonts.conf", async () => {
+Deno.test("Chromium is launched with FONTCONFIG_FILE set to template/fontconfig/fonts.conf", async () => {
   assert.equal(chromiumEnv({}).FONTCONFIG_FILE, fontconfigFile());
   await using browser = await Browser.launch();
   const environ = await Deno.readTextFile(`/proc/${browser.pid}/environ`);

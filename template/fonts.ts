@@ -15,8 +15,8 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { AssetResolver } from "../template/assets.ts";
-import type { FabricObject, Template } from "../template/parse.ts";
+import type { AssetResolver } from "./assets.ts";
+import type { FabricObject, Template } from "./parse.ts";
 
 /** A font that would come out of Chromium as Type 3. */
 export interface CffFont {
@@ -468,7 +468,7 @@ async function systemFcMatch(
 }
 
 /**
- * pressrun's fontconfig file (render/fontconfig/fonts.conf: the system
+ * pressrun's fontconfig file (template/fontconfig/fonts.conf: the system
  * configuration, with TrueType CJK fallback ahead of the OpenType-CFF Noto
  * CJK), or undefined where it cannot be used: the module is not a local file,
  * the system configuration it includes (/etc/fonts/fonts.conf) is missing, or
