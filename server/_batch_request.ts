@@ -178,14 +178,14 @@ export async function formTemplate(
       { cause: error, location: { source: templateFile.name } },
     );
   }
-  const parsed = parseTemplate(doc, {
+  // Messages name the upload as the user knows it, not the scratch copy.
+  const template = parseTemplate(doc, {
     source: templateFile.name || "templateFile",
     baseDir: scratch,
   });
   const path = join(scratch, "template.json");
   await Deno.writeTextFile(path, JSON.stringify(doc));
-  const template = await loadTemplate(path);
-  return { template, path, ref: { name: parsed.name }, doc };
+  return { template, path, ref: { name: template.name }, doc };
 }
 
 /** 413 when a CSV of `total` records is more than one batch takes (`max`). */
@@ -217,7 +217,7 @@ export async function scanUpload(
  * The form's `pdfMode`: vector (the default) or raster; anything else is a
  * {@linkcode UsageError} (422) naming the field.
  */
-function pdfModeField(form: FormData): PdfMode {
+export function pdfModeField(form: FormData): PdfMode {
   const value = form.get("pdfMode");
   if (value === null || value === "") return "vector";
   if (value === "vector" || value === "raster") return value;

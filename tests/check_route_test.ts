@@ -214,3 +214,88 @@ Deno.test("POST /api/check refuses what POST /api/batches refuses, with the same
   }
   assert.deepEqual(await a.store.listBatches(), []);
 });
+
+Deno.test("POST /api/check says whether the design prints in the PDF mode asked for, as POST /api/batches would", async (t) => {
+  await using a = await app();
+  const design = (extra: Record<string, unknown>) =>
+    JSON.stringify({
+      name: "Blend",
+      size: { width: 6, height: 4, unit: "in" },
+      canvas: {
+        objects: [
+          { type: "Rect", width: 10, height: 10, fill: "#f00", ...extra },
+          { type: "Textbox", text: "Hi {{name}}" },
+        ],
+      },
+    });
+  const data: [string, BlobPart] = ["d.csv", "name\nAnn\n"];
+  const check = async (fields: Record<string, string | [string, BlobPart]>) => {
+    const res = await a.post({ data, ...fields });
+    assert.equal(res.status, 200);
+    return (await res.json() as CheckAnswer).print;
+  };
+  await t.step(
+    "vector by default: a blend mode is refused, naming the object",
+    async () => {
+      const print = await check({
+        templateFile: [
+          "blend.json",
+          design({ globalCompositeOperation: "multiply" }),
+        ],
+      });
+      assert.equal(print?.pdfMode, "vector");
+      assert.match(
+        print?.refused ?? "",
+        /blend\.json.*canvas\.objects\[0\] \(Rect\).*"multiply"/,
+      );
+      // The same design as a batch: the 422 the check foretold.
+      const res = await a.post({
+        templateFile: [
+          "blend.json",
+          design({ globalCompositeOperation: "multiply" }),
+        ],
+        data,
+      }, "/api/batches");
+      assert.equal(res.status, 422);
+      assert.equal((await res.json()).message, print?.refused);
+    },
+  );
+  await t.step("raster: the same design prints", async () => {
+    const print = await check({
+      templateFile: [
+        "blend.json",
+        design({ globalCompositeOperation: "multiply" }),
+      ],
+      pdfMode: "raster",
+    });
+    assert.deepEqual(print, { pdfMode: "raster", warnings: [] });
+  });
+  await t.step("stroked text: a warning, not a refusal", async () => {
+    const print = await check({
+      templateFile: [
+        "stroke.json",
+        JSON.stringify({
+          name: "Stroke",
+          size: { width: 6, height: 4, unit: "in" },
+          canvas: {
+            objects: [{ type: "Textbox", text: "Hi {{name}}", stroke: "#000" }],
+          },
+        }),
+      ],
+    });
+    assert.equal(print?.refused, undefined);
+    assert.equal(print?.warnings.length, 1);
+    assert.match(print!.warnings[0]!, /stroke\.json.*Type 3.*raster pages/);
+  });
+  await t.step("a misspelt mode is a 422, as for a batch", async () => {
+    const res = await a.post({ data, template: "postcard", pdfMode: "vectr" });
+    assert.equal(res.status, 422);
+    assert.match(
+      (await res.json()).message,
+      /pdfMode must be vector or raster/,
+    );
+  });
+  await t.step("no design: nothing to say", async () => {
+    assert.equal(await check({}), undefined);
+  });
+});

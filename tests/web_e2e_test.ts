@@ -100,3 +100,67 @@ Deno.test("a user opens the page, uploads recipients-tricky.csv, generates, and 
   }
   assert.deepEqual(problems, []);
 });
+
+Deno.test("the page says before Generate that a design with a blend mode cannot print as vector pages, and lets the user pick raster", async () => {
+  await using dir = await tempDir();
+  await using store = await JobStore.open(join(dir.path, "data"));
+  // No batch runs here (the worker is never started); the library's
+  // previews render in this browser.
+  await using renderBrowser = await Browser.launch();
+  await using worker = new BatchWorker(store, { browser: renderBrowser });
+  await using server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    createHandler({ store, worker, metrics: new Metrics() }),
+  );
+  const { id } = await store.addTemplate({
+    name: "Multiply",
+    size: { width: 6, height: 4, unit: "in" },
+    canvas: {
+      objects: [
+        {
+          type: "Rect",
+          width: 100,
+          height: 100,
+          fill: "#f00",
+          globalCompositeOperation: "multiply",
+        },
+        { type: "Textbox", text: "Hi {{firstName}}", top: 200 },
+      ],
+    },
+  });
+  await using user = await Browser.launch();
+  const page = await user.newPage();
+  const problems: string[] = [];
+  page.on(
+    "pageerror",
+    (e) => problems.push(`page error: ${(e as Error).message}`),
+  );
+  await page.goto(`http://127.0.0.1:${server.addr.port}/`, {
+    waitUntil: "networkidle0",
+  });
+  await page.waitForSelector(`.template-card[data-id="${id}"]`);
+  await page.click(`.template-card[data-id="${id}"]`);
+  const input = await page.$("input#csv-input");
+  await (input as ElementHandle<HTMLInputElement>).uploadFile(TRICKY_CSV);
+  await page.waitForFunction(
+    () =>
+      /blend mode/.test(document.querySelector("#field-check")!.textContent!),
+    { timeout: 10_000 },
+  );
+  const said = await page.$eval("#field-check", (e) => e.textContent ?? "");
+  assert.match(said, /canvas\.objects\[0\] \(Rect\).*"multiply".*Raster/);
+  assert.ok(
+    await page.$eval("#generate", (b) => (b as HTMLButtonElement).disabled),
+    "Generate stays disabled",
+  );
+  await page.select("#pdf-mode", "raster");
+  await page.waitForFunction(
+    () => !document.querySelector<HTMLButtonElement>("#generate")!.disabled,
+    { timeout: 10_000 },
+  );
+  assert.match(
+    await page.$eval("#field-check", (e) => e.textContent ?? ""),
+    /✓ Your file has a column for every field/,
+  );
+  assert.deepEqual(problems, []);
+});

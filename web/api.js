@@ -223,11 +223,13 @@ export async function deleteTemplate(id) {
  * Reads a CSV as a batch would, and checks it against a design.
  * @param {File} file the CSV
  * @param {string} [template] the design's library id; none reads the CSV only
+ * @param {string} [pdfMode] "vector" or "raster": the answer says whether the design prints so
  * @returns {Promise<CheckAnswer>}
  */
-export function checkCsv(file, template) {
+export function checkCsv(file, template, pdfMode) {
   const form = new FormData();
   if (template) form.set("template", template);
+  if (pdfMode) form.set("pdfMode", pdfMode);
   form.set("data", file, file.name);
   return json("/api/check", { method: "POST", body: form });
 }

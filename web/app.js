@@ -8,7 +8,7 @@ import { onBatchChosen, refreshBatches } from "./batch_list.js";
 import { $, hideError, showError } from "./dom.js";
 import { loadTemplates } from "./library.js";
 import { batchAction, openBatch } from "./progress.js";
-import { refreshChecks, wireDropzone } from "./recipients.js";
+import { recheck, refreshChecks, wireDropzone } from "./recipients.js";
 
 /** Starts a batch (POST /api/batches) from the selected design and CSV. */
 async function generate() {
@@ -45,6 +45,7 @@ function showBatch(id) {
 function main() {
   wireDropzone();
   $("#generate").addEventListener("click", generate);
+  $("#pdf-mode").addEventListener("change", recheck);
   $("#cancel").addEventListener("click", () => batchAction("cancel"));
   $("#retry").addEventListener("click", () => batchAction("retry"));
   $("#refresh-batches").addEventListener("click", refreshBatches);

@@ -51,7 +51,10 @@ function takeFile(file) {
  * missing columns depend on the design.
  */
 export function recheck() {
-  if (state.file && state.csv?.template !== state.selected?.id) {
+  if (
+    state.file && (state.csv?.template !== state.selected?.id ||
+      state.csv?.print?.pdfMode !== pdfMode())
+  ) {
     check(state.file);
   } else refreshChecks();
 }
@@ -64,7 +67,7 @@ async function check(file) {
   $("#csv-error").hidden = true;
   refreshChecks();
   try {
-    const answer = await checkCsv(file, template);
+    const answer = await checkCsv(file, template, pdfMode());
     if (ask !== asked) return;
     state.csv = { ...answer, template };
   } catch (error) {
@@ -80,6 +83,11 @@ async function check(file) {
       refreshChecks();
     }
   }
+}
+
+/** The PDF mode chosen in the options. */
+function pdfMode() {
+  return $("#pdf-mode", HTMLSelectElement).value;
 }
 
 /** Shows the CSV preview and its check against the design; updates Generate. */
@@ -107,13 +115,21 @@ export function refreshChecks() {
       ),
     );
   }
+  const refused = csv?.print?.refused;
   const check = $("#field-check");
   check.hidden = !(t && csv);
-  check.className = missing.length ? "check missing" : "check ok";
+  check.className = missing.length || refused ? "check missing" : "check ok";
   check.textContent = missing.length
     ? `Your file has no column for: ${missing.join(", ")}`
+    : refused
+    ? `${refused}. Choose “Raster” under PDF pages.`
     : `✓ Your file has a column for every field of “${t?.name}”.`;
-  const ready = Boolean(t && csv && !state.checking && !missing.length);
+  const warnings = csv?.print?.warnings ?? [];
+  $("#print-warnings").hidden = !(t && csv && warnings.length);
+  $("#print-warnings").textContent = warnings.join(" ");
+  const ready = Boolean(
+    t && csv && !state.checking && !missing.length && !refused,
+  );
   $("#generate", HTMLButtonElement).disabled = !ready || state.starting;
   $("#generate-hint").textContent = !t
     ? "Choose a design first."
@@ -123,5 +139,7 @@ export function refreshChecks() {
     ? "Add your recipient list."
     : ready
     ? `Ready: ${csv.records} pieces of “${t.name}”.`
+    : refused
+    ? "This design cannot print as vector PDF pages."
     : "Add the missing columns to your file, or choose another design.";
 }

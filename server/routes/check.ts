@@ -1,8 +1,9 @@
 /**
  * `POST /api/check`: what a batch of this CSV would be, without creating it.
  * The web page shows the answer before Generate: the number of records, the
- * columns, the delimiter, the first rows and the fields the design has no
- * column for. The CSV is read by the server's own reader, with the limits and
+ * columns, the delimiter, the first rows, the fields the design has no
+ * column for and, for the PDF mode chosen (`pdfMode`, vector by default),
+ * whether the design prints that way. The CSV is read by the server's own reader, with the limits and
  * the errors of `POST /api/batches` (a 422 naming the file and the line).
  *
  * @module
@@ -11,8 +12,15 @@ import { type Delimiter, readCsv } from "../../batch/csv.ts";
 import { MissingFieldsError, preflight } from "../../template/preflight.ts";
 import type { Template } from "../../template/parse.ts";
 import {
+  checkVectorExport,
+  vectorWarnings,
+} from "../../template/vector_preflight.ts";
+import { TemplateError } from "../../common/errors.ts";
+import type { PdfMode } from "../../render/renderer.ts";
+import {
   csvFile,
   formTemplate,
+  pdfModeField,
   readForm,
   recordLimit,
   scanUpload,
@@ -36,6 +44,17 @@ export interface CheckAnswer {
   preview: string[][];
   /** The design's fields with no column, in the design's order. */
   missing: string[];
+  /** How the design prints in the PDF mode asked for; none without a design. */
+  print?: PrintCheck;
+}
+
+/** Whether a design prints in a PDF mode, as `POST /api/batches` would find. */
+export interface PrintCheck {
+  pdfMode: PdfMode;
+  /** Why a batch in this mode would be refused (422), e.g. a blend mode in vector mode. */
+  refused?: string;
+  /** What prints, but not as asked: stroked text as raster pages in vector mode. */
+  warnings: string[];
 }
 
 /**
@@ -48,6 +67,7 @@ export function checkRoutes(ctx: ServerContext): Router {
   return new Router().post("/", async (req) => {
     const form = await readForm(req, ctx.maxUploadBytes);
     const data = csvFile(form);
+    const pdfMode = pdfModeField(form);
     const answer = await withScratch(async (scratch): Promise<CheckAnswer> => {
       const { csvPath, dataName } = await writeCsv(data, scratch);
       const given = await formTemplate(form, ctx.store, scratch);
@@ -64,10 +84,25 @@ export function checkRoutes(ctx: ServerContext): Router {
         delimiter: info.delimiter,
         preview,
         missing: given ? missingFields(given.template, info.headers) : [],
+        ...given && { print: printCheck(given.template, pdfMode) },
       };
     });
     return Response.json(answer);
   });
+}
+
+/** What a batch of `template` in `pdfMode` would be told before it starts. */
+function printCheck(template: Template, pdfMode: PdfMode): PrintCheck {
+  if (pdfMode === "raster") return { pdfMode, warnings: [] };
+  try {
+    checkVectorExport(template);
+  } catch (error) {
+    if (error instanceof TemplateError) {
+      return { pdfMode, refused: error.message, warnings: [] };
+    }
+    throw error;
+  }
+  return { pdfMode, warnings: vectorWarnings(template) };
 }
 
 /** The fields preflight finds no column for; none when it passes. */
