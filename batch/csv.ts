@@ -3,8 +3,11 @@
  *
  * The file is read in chunks and csv-parse parses each as it comes, so a list
  * of any length is read in constant memory. It must have a header row; RFC
- * 4180 quoting, CRLF or LF line ends (even mixed), a UTF-8 BOM and `,` `;` or
- * tab delimiters are understood. Values are kept exactly as written: no
+ * 4180 quoting, CRLF, LF or CR line ends (even mixed) and `,` `;` or tab
+ * delimiters are understood, in UTF-8, UTF-16 or Windows-1252 (found from the
+ * bytes, `encoding.ts`; a file is never read as UTF-8 unless it is). Columns
+ * right of the table with no header and no values (Excel writes them once a
+ * cell there was touched) are left out. Values are kept exactly as written: no
  * trimming, no casting, so `=1+1` stays a string. Every malformation, and a
  * file past one of the size limits of {@linkcode CsvOptions}, is a
  * {@linkcode DataError} whose message and `location` name the file and the
@@ -27,6 +30,13 @@ import { type CsvError, type InfoRecord, parse } from "csv-parse";
 import { type Delimiter, detectDelimiter } from "../common/rules.js";
 import { abortable } from "../common/async.ts";
 import { DataError, type InputLocation } from "../common/errors.ts";
+import {
+  DecodeError,
+  detectEncoding,
+  type Encoding,
+  LABELS,
+  StrictDecoder,
+} from "./encoding.ts";
 
 export { type Delimiter, detectDelimiter };
 
@@ -44,6 +54,8 @@ export interface CsvRecord {
 export interface CsvOptions {
   /** Force a delimiter. @default auto-detected from the header line */
   delimiter?: Delimiter;
+  /** Force the text encoding. @default detected from the first 64 KiB */
+  encoding?: Encoding;
   /** Stops reading: the pending or next step throws `signal.reason`. */
   signal?: AbortSignal;
   /**
@@ -75,6 +87,12 @@ export interface CsvInfo {
   headers: string[];
   delimiter: Delimiter;
   count: number;
+  /** The text encoding the file was read in. */
+  encoding: Encoding;
+  /** How the encoding was found: from a byte order mark, the bytes, or given. */
+  encodingBy: "bom" | "content" | "forced";
+  /** Columns right of the table with no header and no values, left out. */
+  ignoredColumns: number;
 }
 
 /** Bytes read for the delimiter detection, and per chunk of the stream. */
@@ -116,7 +134,7 @@ export async function scanCsv(
   path: string,
   options: CsvOptions = {},
 ): Promise<CsvInfo> {
-  const info: CsvInfo = { path, headers: [], delimiter: ",", count: 0 };
+  const info = emptyInfo(path);
   for await (const _record of _records(path, options, info)) info.count++;
   return info;
 }
@@ -130,8 +148,19 @@ export function readCsv(
   path: string,
   options: CsvOptions = {},
 ): AsyncGenerator<CsvRecord> {
-  const info: CsvInfo = { path, headers: [], delimiter: ",", count: 0 };
-  return _records(path, options, info);
+  return _records(path, options, emptyInfo(path));
+}
+
+function emptyInfo(path: string): CsvInfo {
+  return {
+    path,
+    headers: [],
+    delimiter: ",",
+    count: 0,
+    encoding: "utf-8",
+    encodingBy: "content",
+    ignoredColumns: 0,
+  };
 }
 
 /** Parses `path`, fills in `info.headers` and `info.delimiter`, yields records. */
@@ -147,9 +176,20 @@ async function* _records(
   using file = await _open(path);
   const sample = new Uint8Array(CHUNK_SIZE);
   const sampled = await file.read(sample) ?? 0;
+  try {
+    const found = detectEncoding(sample.subarray(0, sampled), options.encoding);
+    info.encoding = found.encoding;
+    info.encodingBy = found.by;
+  } catch (error) {
+    if (!(error instanceof DecodeError)) throw error;
+    throw await _undecodable(path, name, error, undefined);
+  }
   info.delimiter = delimiter ??
-    detectDelimiter(new TextDecoder().decode(sample.subarray(0, sampled)));
+    detectDelimiter(
+      new TextDecoder(info.encoding).decode(sample.subarray(0, sampled)),
+    );
   await file.seek(0, Deno.SeekMode.Start);
+  const decoder = new StrictDecoder(info.encoding);
 
   // The parser runs synchronously on each chunk written to it. Its hooks take
   // the records and the first error or column overflow, in file order, so its
@@ -201,6 +241,7 @@ async function* _records(
     reading = read.catch(() => {});
     const size = await abortable(read, signal);
     if (size === null) {
+      parser.write(decode());
       parser.end();
       await ended;
       return false;
@@ -212,8 +253,18 @@ async function* _records(
         { location: { source: name } },
       );
     }
-    parser.write(chunk.subarray(0, size));
+    parser.write(decode(chunk.subarray(0, size)));
     return true;
+  };
+  /** The text of the next bytes; bytes the encoding cannot hold are an error naming their line. */
+  let undecodable: DecodeError | undefined;
+  const decode = (bytes?: Uint8Array): string => {
+    try {
+      return decoder.decode(bytes);
+    } catch (error) {
+      if (error instanceof DecodeError) undecodable = error;
+      throw error;
+    }
   };
 
   // csv-parse counts a CRLF inside quotes as two lines, so `info.lines` can
@@ -235,7 +286,12 @@ async function* _records(
     let index = 0;
     let more = true;
     while (more) {
-      more = await step();
+      try {
+        more = await step();
+      } catch (error) {
+        if (error !== undecodable) throw error;
+        throw await _undecodable(path, name, undecodable!, info);
+      }
       for (const item of parsed.splice(0)) {
         if ("error" in item) {
           line += Number(item.error.empty_lines ?? 0) - skipped;
@@ -266,8 +322,13 @@ async function* _records(
               limits.maxFieldLength,
             );
           }
-          info.headers = headers = _headers(record, fail);
-        } else if (record.length !== headers.length) {
+          const table = _headers(record, fail);
+          info.headers = headers = table.headers;
+          info.ignoredColumns = record.length - headers.length;
+        } else if (
+          record.length !== headers.length &&
+          record.length !== headers.length + info.ignoredColumns
+        ) {
           const count = `${record.length} field${
             record.length === 1 ? "" : "s"
           }`;
@@ -279,6 +340,16 @@ async function* _records(
           throw over(
             `the file has more than ${limits.maxRecords} records`,
             limits.maxRecords,
+            { record: index + 1 },
+          );
+        } else if (_valueRightOf(record, headers.length) !== -1) {
+          const column = _valueRightOf(record, headers.length);
+          throw fail(
+            `column ${column + 1} has an empty header, but record ${
+              index + 1
+            } has a value there (${
+              JSON.stringify(record[column]!.slice(0, 40))
+            }): give the column a header, or delete the value`,
             { record: index + 1 },
           );
         } else if (long !== -1) {
@@ -343,12 +414,20 @@ function _limits(options: CsvOptions): _Limits {
   return limits;
 }
 
-/** Trims the header names and rejects empty or repeated ones. */
+/**
+ * Trims the header names and rejects empty or repeated ones; empty ones right
+ * of the last named column are left out (their values are checked to be
+ * empty record by record).
+ */
 function _headers(
   fields: string[],
   fail: _Fail,
-): string[] {
-  const headers = fields.map((field) => field.trim());
+): { headers: string[] } {
+  const trimmed = fields.map((field) => field.trim());
+  let width = trimmed.length;
+  while (width > 0 && trimmed[width - 1] === "") width--;
+  if (width === 0) throw fail("the header row has no column names");
+  const headers = trimmed.slice(0, width);
   headers.forEach((header, i) => {
     if (header === "") throw fail(`column ${i + 1} has an empty header`);
     const first = headers.indexOf(header);
@@ -358,7 +437,72 @@ function _headers(
       );
     }
   });
-  return headers;
+  return { headers };
+}
+
+/** The first column from `from` on whose value is not blank, or -1. */
+function _valueRightOf(record: string[], from: number): number {
+  for (let i = from; i < record.length; i++) {
+    if (record[i]!.trim() !== "") return i;
+  }
+  return -1;
+}
+
+/**
+ * The error for bytes the file's encoding cannot hold: its line (counted in
+ * the bytes before them), the encoding and how it was chosen, what to do.
+ */
+async function _undecodable(
+  path: string,
+  name: string,
+  error: DecodeError,
+  info: CsvInfo | undefined,
+): Promise<DataError> {
+  const line = await _lineAt(path, error.offset, info?.encoding);
+  const how = info === undefined
+    ? ""
+    : info.encodingBy === "forced"
+    ? ` (read as ${LABELS[info.encoding]}, as --encoding said)`
+    : info.encodingBy === "bom"
+    ? ` (read as ${LABELS[info.encoding]}, as its byte order mark says)`
+    : ` (read as ${LABELS[info.encoding]}, which its first 64 KiB are)`;
+  return new DataError(
+    `Cannot read ${name} line ${line}: ${error.message}${how}; save the file ` +
+      `as UTF-8 (in Excel: "CSV UTF-8"), or name its encoding with ` +
+      `--encoding (utf-8, utf-16le, utf-16be, windows-1252)`,
+    { cause: error, location: { source: name, line } },
+  );
+}
+
+/** The 1-based line of byte `offset` of the file: line breaks before it (CRLF, LF or CR), plus one. */
+async function _lineAt(
+  path: string,
+  offset: number,
+  encoding: Encoding | undefined,
+): Promise<number> {
+  using file = await Deno.open(path);
+  const chunk = new Uint8Array(CHUNK_SIZE);
+  let line = 1;
+  let at = 0;
+  let previous = -1;
+  while (at < offset) {
+    const size = await file.read(chunk);
+    if (size === null) break;
+    const end = Math.min(size, offset - at);
+    for (let i = 0; i < end; i++) {
+      const b = chunk[i]!;
+      // In UTF-16 a line feed is 0A 00 (LE) or 00 0A (BE), on an even offset.
+      const even = (at + i) % 2 === 0;
+      if (encoding === "utf-16le") {
+        if (b === 0 && previous === 0x0a && !even) line++;
+      } else if (encoding === "utf-16be") {
+        if (b === 0x0a && previous === 0 && !even) line++;
+      } else if (b === 0x0d || (b === 0x0a && previous !== 0x0d)) line++;
+      previous = b;
+    }
+    at += size;
+  }
+  return line;
 }
 
 /** Counts the line breaks inside a record (only quoted values have any). */

@@ -61,6 +61,9 @@ Deno.test(
           headers: HEADERS,
           delimiter,
           count: 12,
+          encoding: "utf-8",
+          encodingBy: path === TRICKY_BOM ? "bom" : "content",
+          ignoredColumns: 0,
         });
       });
     }
@@ -421,6 +424,9 @@ Deno.test(
       headers: ["id", "name", "note"],
       delimiter: ",",
       count: 10_000,
+      encoding: "utf-8",
+      encodingBy: "content",
+      ignoredColumns: 0,
     });
     let last: CsvRecord | undefined;
     for await (const record of readCsv(path)) {
