@@ -10,6 +10,7 @@ export * from "./assets.ts";
 export * from "./fields.ts";
 export * from "./fonts.ts";
 export * from "./format.ts";
+export * from "./json_limits.ts";
 export * from "./page_spec.ts";
 export * from "./parse.ts";
 export * from "./payload.ts";

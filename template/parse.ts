@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { TemplateError } from "../common/errors.ts";
 import { type PageGeometry, pageGeometry, type Unit } from "../pdf/geometry.ts";
 import { fieldsIn } from "./fields.ts";
+import { checkDocumentShape, checkJsonText } from "./json_limits.ts";
 import {
   type ObjectFormat,
   objectFormat,
@@ -98,16 +99,15 @@ export const MAX_PIXEL_AREA = 268_435_456;
 export const MAX_TEXT_LENGTH = 10_000;
 /** Groups inside groups at most. */
 export const MAX_GROUP_DEPTH = 20;
-/**
- * Nesting of arrays and objects anywhere in the canvas at most: deeper JSON
- * would overflow the stack of `structuredClone()` and `JSON.stringify()`.
- */
-const MAX_JSON_DEPTH = 100;
 
 /** Throws the {@linkcode TemplateError} of a template, naming a field. */
 type Fail = (message: string, field?: string) => never;
 
-/** Reads a template file and validates it. Errors name the file and the field. */
+/**
+ * Reads a template file and validates it. Errors name the file and the field.
+ * The text's size and nesting are checked ({@linkcode checkJsonText}) before
+ * it is parsed.
+ */
 export async function loadTemplate(path: string): Promise<Template> {
   let text: string;
   try {
@@ -118,6 +118,7 @@ export async function loadTemplate(path: string): Promise<Template> {
       { cause: error, location: { source: path } },
     );
   }
+  checkJsonText(text, path);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -132,13 +133,16 @@ export async function loadTemplate(path: string): Promise<Template> {
 
 /**
  * Validates a template document. `source` names it in errors; `baseDir` is the
- * folder its relative asset paths resolve against.
+ * folder its relative asset paths resolve against. The whole document's size
+ * and nesting are checked first ({@linkcode checkDocumentShape}), every key
+ * included, so nothing below walks or copies an oversized one.
  */
 export function parseTemplate(
   json: unknown,
   options: { source: string; baseDir: string },
 ): Template {
   const { source } = options;
+  checkDocumentShape(json, source);
   const fail: Fail = (message, field) => {
     throw new TemplateError(`Invalid template ${source}: ${message}`, {
       location: { source, field },
@@ -210,7 +214,6 @@ export function parseTemplate(
   }
 
   const fonts = wrapped ? parseFonts(json.fonts, fail) : [];
-  checkDepth(canvas, wrapped ? "canvas" : "", fail);
   const copy = structuredClone(canvas) as FabricDocument;
   const variables: VariableObject[] = [];
   let count = 0;
@@ -454,37 +457,6 @@ function checkRaster(
         pixelWidth * pixelHeight
       } px in all; Chromium draws at most ${MAX_PIXEL_AREA} px`,
     );
-  }
-}
-
-/**
- * Rejects arrays and objects nested past {@linkcode MAX_JSON_DEPTH} levels
- * anywhere under `value` (found at `path`, "" for the root), naming the first
- * such place.
- */
-function checkDepth(
-  value: object,
-  path: string,
-  fail: Fail,
-  depth = 1,
-): void {
-  if (depth > MAX_JSON_DEPTH) {
-    fail(
-      `${path} is nested more than ${MAX_JSON_DEPTH} levels deep`,
-    );
-  }
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => {
-      if (typeof item === "object" && item !== null) {
-        checkDepth(item, `${path}[${i}]`, fail, depth + 1);
-      }
-    });
-    return;
-  }
-  for (const [key, item] of Object.entries(value)) {
-    if (typeof item === "object" && item !== null) {
-      checkDepth(item, path ? `${path}.${key}` : key, fail, depth + 1);
-    }
   }
 }
 
