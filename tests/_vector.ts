@@ -49,15 +49,21 @@ export async function pdfDifference(
   await Deno.writeFile(files[1]!, b);
   const [pa] = await pdfToPngs(files[0]!, dir, dpi);
   const [pb] = await pdfToPngs(files[1]!, dir, dpi);
-  const ia = await readPng(pa!);
-  const ib = await readPng(pb!);
-  if (ia.width !== ib.width || ia.height !== ib.height) {
+  return imageDifference(await readPng(pa!), await readPng(pb!));
+}
+
+/** {@linkcode pdfDifference} of two images of one size: `a` under test, `b` the reference. */
+export function imageDifference(
+  a: Image,
+  b: Image,
+): { piece: number; reference: number; block: number } {
+  if (a.width !== b.width || a.height !== b.height) {
     throw new Error(
-      `Sizes differ: ${ia.width}×${ia.height} and ${ib.width}×${ib.height}`,
+      `Sizes differ: ${a.width}×${a.height} and ${b.width}×${b.height}`,
     );
   }
-  const piece = unmatched(ia, ib);
-  const reference = unmatched(ib, ia);
+  const piece = unmatched(a, b);
+  const reference = unmatched(b, a);
   return {
     piece: piece.share,
     reference: reference.share,
@@ -82,7 +88,8 @@ export const MAX_BLOCK = 0.20;
 /** The side of the square blocks whose worst share `block` reports. */
 export const BLOCK = 32;
 
-type Image = { width: number; height: number; data: Uint8Array };
+/** RGBA pixels, as readPng() gives them. */
+export type Image = { width: number; height: number; data: Uint8Array };
 
 /** Pixels of `a` that no blend of `b`'s within 1 px explains: their share, overall and in the worst block. */
 function unmatched(a: Image, b: Image): { share: number; block: number } {

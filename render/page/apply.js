@@ -51,6 +51,20 @@ async function apply(payload) {
     throw error;
   }
   await Promise.all(loads);
+  redrawLayers();
+}
+
+/**
+ * The groups drawn as one layer draw it anew for the record: their bounds
+ * fit their children as the record left them (a longer name is not cut at
+ * the bounds the design had), and the layer is redrawn (Fabric cannot see a
+ * QR code's new modules or a child hidden by `visibleIf`).
+ */
+function redrawLayers() {
+  for (const group of state.layers) {
+    group.triggerLayout();
+    group.dirty = true;
+  }
 }
 
 const FIT_CACHE_SIZE = 256;

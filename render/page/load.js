@@ -14,10 +14,13 @@
  *   PageSpec,
  *   PageVariable,
  * } from "../page_api.ts"
- * @import { FabricObject } from "fabric"
+ * @import { FabricObject, Group } from "fabric"
  * @import { Base, PageState, QrSlot, Slot } from "./scope.d.ts"
  * @import {} from "./globals.d.ts"
  */
+
+/** Chromium's largest canvas side, in pixels. */
+const MAX_CANVAS_SIDE = 32_767;
 
 /** @type {PageState} */
 const state = {
@@ -26,6 +29,7 @@ const state = {
   slots: new Map(),
   print: null,
   vectorReady: false,
+  layers: [],
 };
 
 /**
@@ -65,10 +69,31 @@ async function load(spec) {
   state.slots.clear();
   const variables = new Map(spec.variables.map((v) => [v.id, v]));
   const authored = authoredBoxes(spec.canvas.objects);
+  // Objects draw straight onto the page, never from a cache canvas (Fabric
+  // sizes those to a pixel budget, so a large object would print soft),
+  // except groups with an opacity below 1 or a shadow: as Fabric does, such a
+  // group is drawn into one layer, then the layer with the group's opacity
+  // and shadow (drawn child by child, a child's shadow and colour would show
+  // through its neighbour). That layer may be as large as the page: the
+  // budget covers the page at its pixel size.
+  const side = Math.max(spec.pixelWidth, spec.pixelHeight);
+  f.config.configure({
+    perfLimitSizeTotal: Math.max(
+      f.config.perfLimitSizeTotal,
+      4 * spec.pixelWidth * spec.pixelHeight,
+    ),
+    maxCacheSideLimit: Math.max(
+      f.config.maxCacheSideLimit,
+      Math.min(MAX_CANVAS_SIDE, 2 * side),
+    ),
+  });
+  state.layers = [];
   /** @param {FabricObject[]} objects */
   const visit = (objects) => {
     for (const obj of objects) {
-      obj.objectCaching = false;
+      obj.objectCaching = obj instanceof f.Group &&
+        (obj.opacity < 1 || Boolean(obj.shadow));
+      if (obj.objectCaching) state.layers.push(/** @type {Group} */ (obj));
       // Fabric's get() returns any (custom properties are untyped): read it
       // as unknown and check it.
       /** @type {unknown} */

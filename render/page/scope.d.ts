@@ -14,6 +14,7 @@ import type {
   FabricImage,
   FabricObject,
   FabricText,
+  Group,
   StaticCanvas,
 } from "fabric";
 import type {
@@ -91,6 +92,11 @@ export interface PageState {
   print: PageSpec["print"] | null;
   /** The canvas's objects export for print (QR paths, blob: images). */
   vectorReady: boolean;
+  /**
+   * Groups drawn as one layer (opacity below 1 or a shadow): Fabric caches
+   * them, so each record redraws their layer.
+   */
+  layers: Group[];
 }
 
 declare global {
