@@ -7,6 +7,7 @@
  * @module
  */
 export * from "./assets.ts";
+export * from "./fabric_classes.ts";
 export * from "./fields.ts";
 export * from "./fonts.ts";
 export * from "./format.ts";

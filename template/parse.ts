@@ -7,6 +7,15 @@
 import { dirname, resolve } from "node:path";
 import { TemplateError } from "../common/errors.ts";
 import { type PageGeometry, pageGeometry, type Unit } from "../pdf/geometry.ts";
+import {
+  GRADIENT_TYPES,
+  IMAGE_FILTERS,
+  isImageFilter,
+  OBJECT_CLASSES,
+  OBJECT_TYPES,
+  PATTERN_TYPES,
+  REFUSED_FILTERS,
+} from "./fabric_classes.ts";
 import { fieldsIn } from "./fields.ts";
 import { checkDocumentShape, checkJsonText } from "./json_limits.ts";
 import {
@@ -75,19 +84,6 @@ export interface FabricDocument {
 /** One serialised Fabric object. */
 export type FabricObject = Record<string, unknown>;
 
-const SHAPE_TYPES = new Set([
-  "rect",
-  "circle",
-  "ellipse",
-  "triangle",
-  "line",
-  "polyline",
-  "polygon",
-  "path",
-  "image",
-  "group",
-  ...TEXT_TYPES,
-]);
 const UNITS = new Set(["in", "mm", "px"]);
 /** Canvas objects at most, nested ones included. */
 export const MAX_OBJECTS = 2000;
@@ -228,18 +224,12 @@ export function parseTemplate(
       if (++count > MAX_OBJECTS) {
         fail(`more than ${MAX_OBJECTS} objects`);
       }
-      const type = typeof object.type === "string"
-        ? object.type.toLowerCase()
-        : "";
-      if (!SHAPE_TYPES.has(type)) {
-        fail(
-          `${where}.type ${show(object.type)} is not supported`,
-          `${where}.type`,
-        );
-      }
+      checkType(object.type, `${where}.type`, fail);
+      const type = (object.type as string).toLowerCase();
       // A pressrunId from the input would let an object stand in for another.
       delete object.pressrunId;
       checkPaints(object, where, fail);
+      if (type === "image") checkFilters(object, where, fail);
       const format = objectFormat(object, {
         source,
         path: where,
@@ -392,11 +382,11 @@ function checkPaints(
     if (!isRecord(paint)) {
       fail(`${where}.${key} must be a colour`, `${where}.${key}`);
     }
-    const kind = String((paint as FabricObject).type ?? "").toLowerCase();
-    if (kind === "linear" || kind === "radial") continue; // a gradient
+    const kind = (paint as FabricObject).type;
+    if (GRADIENT_TYPES.has(kind as string)) continue;
     const source = (paint as FabricObject).source;
     if (
-      kind !== "pattern" || typeof source !== "string" ||
+      !PATTERN_TYPES.has(kind as string) || typeof source !== "string" ||
       !/^data:image\/(png|jpeg|gif|webp);base64,/i.test(source)
     ) {
       fail(
@@ -406,10 +396,11 @@ function checkPaints(
   }
   const clip = object.clipPath;
   if (clip === undefined || clip === null) return;
-  const type = isRecord(clip) && typeof clip.type === "string"
-    ? clip.type.toLowerCase()
-    : "";
-  if (!SHAPE_TYPES.has(type) || type === "image" || type === "group") {
+  const type = isRecord(clip) ? clip.type : undefined;
+  if (
+    !OBJECT_TYPES.has(type as string) ||
+    /^(image|group)$/i.test(type as string)
+  ) {
     fail(
       `${where}.clipPath must be a shape, got ${
         show(isRecord(clip) ? clip.type : clip)
@@ -417,6 +408,66 @@ function checkPaints(
     );
   }
   checkPaints(clip as FabricObject, `${where}.clipPath`, fail);
+}
+
+/**
+ * Refuses an object `type` the render page's Fabric has no class for: one not
+ * in {@linkcode OBJECT_TYPES}, letter case included ("RECT" is not "Rect").
+ */
+function checkType(type: unknown, field: string, fail: Fail): void {
+  if (OBJECT_TYPES.has(type as string)) return;
+  const known = typeof type === "string"
+    ? OBJECT_CLASSES.find((name) => name.toLowerCase() === type.toLowerCase())
+    : undefined;
+  fail(
+    known
+      ? `${field} ${
+        show(type)
+      } is not supported: Fabric's type names are case-sensitive, write "${known}" or "${known.toLowerCase()}"`
+      : `${field} ${show(type)} is not supported: the types are ${
+        OBJECT_CLASSES.join(", ")
+      } (or in lower case)`,
+    field,
+  );
+}
+
+/**
+ * Refuses image filters the render page cannot draw: `filters` must be an
+ * array of filters named in {@linkcode IMAGE_FILTERS}, and a `resizeFilter` a
+ * Resize filter.
+ */
+function checkFilters(object: FabricObject, where: string, fail: Fail): void {
+  const { filters, resizeFilter } = object;
+  if (filters !== undefined && filters !== null) {
+    if (!Array.isArray(filters)) {
+      fail(`${where}.filters must be an array`, `${where}.filters`);
+    }
+    for (let i = 0; i < filters.length; i++) {
+      const filter: unknown = filters[i];
+      const field = `${where}.filters[${i}]`;
+      if (!isRecord(filter)) fail(`${field} is not an object`, field);
+      if (isImageFilter(filter.type)) continue;
+      const why = typeof filter.type === "string" &&
+          Object.hasOwn(REFUSED_FILTERS, filter.type)
+        ? ` (${REFUSED_FILTERS[filter.type]})`
+        : "";
+      fail(
+        `${field}.type ${
+          show(filter.type)
+        } is not supported${why}; the filters are ${IMAGE_FILTERS.join(", ")}`,
+        `${field}.type`,
+      );
+    }
+  }
+  if (resizeFilter === undefined || resizeFilter === null) return;
+  if (!isRecord(resizeFilter) || resizeFilter.type !== "Resize") {
+    fail(
+      `${where}.resizeFilter must be a Resize filter, got ${
+        show(isRecord(resizeFilter) ? resizeFilter.type : resizeFilter)
+      }`,
+      `${where}.resizeFilter`,
+    );
+  }
 }
 
 function positive(value: unknown, field: string): number | undefined {

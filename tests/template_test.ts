@@ -316,7 +316,7 @@ Deno.test(
 );
 
 Deno.test(
-  "parseTemplate() finds variables inside groups, whatever the case of the type",
+  "parseTemplate() finds variables inside groups, in every spelling of the type Fabric takes",
   SANITIZED,
   () => {
     const t = parse(wrapper([
@@ -329,7 +329,7 @@ Deno.test(
         ],
       },
       { type: "i-text", text: "{{c}}" },
-      { type: "TEXT", text: "{{d}}" },
+      { type: "text", text: "{{d}}" },
     ]));
     assert.deepEqual(
       t.variables.map((v) => [v.path, v.kind]),
