@@ -58,6 +58,8 @@ function assertRefused(doc: unknown, field: string, ...parts: string[]) {
 const image = (extra: Record<string, unknown>) => ({
   type: "Image",
   src: PHOTO,
+  originX: "left",
+  originY: "top",
   width: 40,
   height: 40,
   ...extra,
