@@ -1,12 +1,17 @@
 /**
  * Template previews: one piece rendered with sample values (each field shows
- * its own name; image fields stay empty) or with a row of a CSV.
+ * its own name; image fields stay empty) or with a row of a CSV, under the
+ * same asset policy as the server's batches.
  *
  * @module
  */
+import { basename } from "node:path";
 import type { Browser } from "../render/browser.ts";
 import { RenderPage } from "../render/render_page.ts";
-import { AssetResolver } from "../template/assets.ts";
+import {
+  AssetResolver,
+  type AssetResolverOptions,
+} from "../template/assets.ts";
 import { fieldsIn } from "../template/fields.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import { loadTemplate, type Template } from "../template/parse.ts";
@@ -24,20 +29,61 @@ export function sampleValues(template: Template): Record<string, string> {
   return values;
 }
 
-/** A PNG of the template filled with `values` (default: sample values). */
-export async function previewPng(
+/** Options for {@linkcode renderPreview}. */
+export interface PreviewOptions {
+  /**
+   * The field values to fill in.
+   *
+   * @default {sampleValues(template)}
+   */
+  values?: Record<string, string>;
+  /**
+   * The asset policy, as the server's batches get it: a server started with
+   * `--allow-remote-assets` passes `{ allowRemote: true }`.
+   *
+   * @default {{}} (no remote assets)
+   */
+  assets?: AssetResolverOptions;
+  /**
+   * How errors name the template: what its user knows (its name or id),
+   * never its path in the server's data folder.
+   *
+   * @default {the file's name}
+   */
+  source?: string;
+}
+
+/** A PNG of the template at `templatePath`, filled as `options` say. */
+export async function renderPreview(
   browser: Browser,
   templatePath: string,
-  values?: Record<string, string>,
+  options: PreviewOptions = {},
 ): Promise<Uint8Array> {
-  const template = await loadTemplate(templatePath);
-  const assets = new AssetResolver(template.baseDir);
+  const template = await loadTemplate(templatePath, {
+    source: options.source ?? basename(templatePath),
+  });
+  const assets = new AssetResolver(template.baseDir, options.assets);
   const spec = await pageSpec(template, assets);
   const payload = await piecePayload(
     template,
-    { index: 0, values: values ?? sampleValues(template) },
+    { index: 0, values: options.values ?? sampleValues(template) },
     assets,
   );
   await using page = await RenderPage.open(browser, spec, { format: "png" });
   return (await page.render(payload)).image.bytes;
+}
+
+/**
+ * A PNG of the template filled with `values` (default: sample values), with
+ * no remote assets.
+ *
+ * @deprecated Use {@linkcode renderPreview}, which takes the server's asset
+ * policy.
+ */
+export function previewPng(
+  browser: Browser,
+  templatePath: string,
+  values?: Record<string, string>,
+): Promise<Uint8Array> {
+  return renderPreview(browser, templatePath, { values });
 }

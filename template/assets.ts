@@ -16,6 +16,7 @@
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { TemplateError } from "../common/errors.ts";
 import { encodeBase64 } from "./_base64.ts";
+import { fileErrorReason } from "./_file_error.ts";
 import {
   fetchRemote,
   type RemoteOptions,
@@ -218,14 +219,21 @@ export class AssetResolver {
     return full;
   }
 
+  /**
+   * The bytes of the file `src` (at `path`). Errors name `src` as the
+   * template wrote it, never `path`: Deno's messages carry the absolute path,
+   * so they are only the `cause`.
+   */
   async #read(path: string, src: string, where: string): Promise<Uint8Array> {
+    const cannotRead = (error: unknown) =>
+      assetError(where, `cannot read "${src}": ${fileErrorReason(error)}`, {
+        cause: error,
+      });
     let real: string;
     try {
       real = await Deno.realPath(path);
     } catch (error) {
-      throw assetError(where, `cannot read "${src}": file not found`, {
-        cause: error,
-      });
+      throw cannotRead(error);
     }
     this.#realBase ??= Deno.realPath(this.#baseDir).catch(() => this.#baseDir);
     if (!inside(await this.#realBase, real)) {
@@ -234,10 +242,18 @@ export class AssetResolver {
         `"${src}" links outside the template's folder`,
       );
     }
-    if (!(await Deno.stat(real)).isFile) {
-      throw assetError(where, `"${src}" is not a file`);
+    let isFile: boolean;
+    try {
+      isFile = (await Deno.stat(real)).isFile;
+    } catch (error) {
+      throw cannotRead(error);
     }
-    return await Deno.readFile(real);
+    if (!isFile) throw assetError(where, `"${src}" is not a file`);
+    try {
+      return await Deno.readFile(real);
+    } catch (error) {
+      throw cannotRead(error);
+    }
   }
 }
 

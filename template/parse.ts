@@ -6,6 +6,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { TemplateError } from "../common/errors.ts";
+import { fileErrorReason } from "./_file_error.ts";
 import { type PageGeometry, pageGeometry, type Unit } from "../pdf/geometry.ts";
 import {
   GRADIENT_TYPES,
@@ -99,32 +100,50 @@ export const MAX_GROUP_DEPTH = 20;
 /** Throws the {@linkcode TemplateError} of a template, naming a field. */
 type Fail = (message: string, field?: string) => never;
 
+/** Options for {@linkcode loadTemplate}. */
+export interface LoadOptions {
+  /**
+   * How errors name the template. A server names a stored template by what
+   * its user knows, never by its path in the data folder.
+   *
+   * @default {the path as given}
+   */
+  source?: string;
+}
+
 /**
- * Reads a template file and validates it. Errors name the file and the field.
- * The text's size and nesting are checked ({@linkcode checkJsonText}) before
- * it is parsed.
+ * Reads a template file and validates it. Errors name the file (or
+ * `options.source`) and the field. The text's size and nesting are checked
+ * ({@linkcode checkJsonText}) before it is parsed.
  */
-export async function loadTemplate(path: string): Promise<Template> {
+export async function loadTemplate(
+  path: string,
+  options: LoadOptions = {},
+): Promise<Template> {
+  const source = options.source ?? path;
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
+    const reason = options.source === undefined
+      ? errorText(error)
+      : fileErrorReason(error);
     throw new TemplateError(
-      `Cannot read template ${path}: ${errorText(error)}`,
-      { cause: error, location: { source: path } },
+      `Cannot read template ${source}: ${reason}`,
+      { cause: error, location: { source } },
     );
   }
-  checkJsonText(text, path);
+  checkJsonText(text, source);
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     throw new TemplateError(
-      `Cannot parse template ${path}: ${errorText(error)}`,
-      { cause: error, location: { source: path } },
+      `Cannot parse template ${source}: ${errorText(error)}`,
+      { cause: error, location: { source } },
     );
   }
-  return parseTemplate(json, { source: path, baseDir: dirname(resolve(path)) });
+  return parseTemplate(json, { source, baseDir: dirname(resolve(path)) });
 }
 
 /**
