@@ -3,10 +3,16 @@
  * one reached by its WebSocket endpoint. Closing asks first, waits with a
  * deadline, then kills, then removes the profile folder.
  *
+ * A profile folder is named after the process that launched Chromium
+ * (`pressrun-chromium-<pid>-<random>` in the temp folder), so one left by a
+ * process that was killed hard is removed at the next launch; a live
+ * process's folder never is.
+ *
  * @module
  */
 import { deadline, delay } from "../common/async.ts";
 import { PressrunError } from "../common/errors.ts";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { fontconfigFile } from "../template/fonts.ts";
 import { StaticOrigin } from "./static_origin.ts";
@@ -201,6 +207,43 @@ export class Browser implements AsyncDisposable {
   }
 }
 
+/** The start of a profile folder's name; the owner's pid and a dash follow. */
+const PROFILE_PREFIX = "pressrun-chromium-";
+const PROFILE_NAME = /^pressrun-chromium-(\d+)-/;
+
+/**
+ * Removes the profile folders in `dir` whose owner (the pid in the name) is
+ * no longer running: those of a pressrun killed before it could clean up.
+ * This process's folders, a live process's and folders named otherwise
+ * stay. Returns the paths removed.
+ */
+export async function removeStaleProfiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    const pid = Number(PROFILE_NAME.exec(entry.name)?.[1] ?? NaN);
+    if (!entry.isDirectory || !Number.isSafeInteger(pid) || pid <= 0) continue;
+    if (pid === Deno.pid || isRunning(pid)) continue;
+    const path = join(dir, entry.name);
+    try {
+      await Deno.remove(path, { recursive: true });
+      removed.push(path);
+    } catch {
+      // Gone already (another launch swept it), or not ours to remove.
+    }
+  }
+  return removed;
+}
+
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
 /** Launches Chromium with a fresh profile, or connects to `wsEndpoint`. */
 async function start(
   options: LaunchOptions,
@@ -213,7 +256,10 @@ async function start(
     return { browser };
   }
   const executablePath = chromiumPath(options.executablePath);
-  const profileDir = await Deno.makeTempDir({ prefix: "pressrun-chromium-" });
+  const profileDir = await Deno.makeTempDir({
+    prefix: `${PROFILE_PREFIX}${Deno.pid}-`,
+  });
+  await removeStaleProfiles(dirname(profileDir)).catch(() => []);
   try {
     const browser = await puppeteer.launch({
       executablePath,
