@@ -415,18 +415,52 @@ function checkPaints(
   }
   const clip = object.clipPath;
   if (clip === undefined || clip === null) return;
+  checkClip(clip, `${where}.clipPath`, 0, fail);
+}
+
+/**
+ * A clip path is a shape, or a group of shapes and paths (groups nested at
+ * most {@linkcode MAX_GROUP_DEPTH} deep, at most {@linkcode MAX_OBJECTS}
+ * members), as Fabric draws them; an image is not.
+ */
+function checkClip(
+  clip: unknown,
+  where: string,
+  depth: number,
+  fail: Fail,
+  count = { members: 0 },
+): void {
   const type = isRecord(clip) ? clip.type : undefined;
   if (
-    !OBJECT_TYPES.has(type as string) ||
-    /^(image|group)$/i.test(type as string)
+    !OBJECT_TYPES.has(type as string) || /^image$/i.test(type as string)
   ) {
     fail(
-      `${where}.clipPath must be a shape, got ${
+      `${where} must be a shape or a group of shapes, got ${
         show(isRecord(clip) ? clip.type : clip)
       }`,
+      `${where}.type`,
     );
   }
-  checkPaints(clip as FabricObject, `${where}.clipPath`, fail);
+  const shape = clip as FabricObject;
+  checkPaints(shape, where, fail);
+  if (!/^group$/i.test(type as string)) return;
+  if (!Array.isArray(shape.objects)) {
+    fail(`${where}.objects must be an array`, `${where}.objects`);
+  }
+  if (depth === MAX_GROUP_DEPTH) {
+    fail(
+      `${where} is a group nested ${
+        depth + 1
+      } deep, the limit is ${MAX_GROUP_DEPTH}`,
+    );
+  }
+  const members = shape.objects as unknown[];
+  for (let i = 0; i < members.length; i++) {
+    if (++count.members > MAX_OBJECTS) {
+      fail(`${where} has more than ${MAX_OBJECTS} members`);
+    }
+    checkClip(members[i], `${where}.objects[${i}]`, depth + 1, fail, count);
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { AssetResolver } from "../template/assets.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import { parseTemplate } from "../template/parse.ts";
 import { piecePayload } from "../template/payload.ts";
+import type * as Fabric from "fabric";
 import { pdfToPngs, readPng } from "./_helpers.ts";
 
 /** How far a channel may stray, 0–255: 10 %. */
@@ -253,4 +254,54 @@ export function inOrder(text: string, values: string[]): boolean {
     at = found + value.length;
   }
   return true;
+}
+
+/**
+ * The page of `spec` drawn by plain Fabric with its own settings (object
+ * caching on) in the page's tab, `{{field}}` placeholders in texts replaced
+ * by `values`: what an editor shows. A group's bounds are fitted to the
+ * record's content, as an editor fits a group whose text was edited (Fabric
+ * keeps the saved bounds and would cut a longer name at them).
+ */
+export async function plainFabric(
+  page: RenderPage,
+  spec: PageSpec,
+  values: Record<string, string>,
+): Promise<Image> {
+  const b64 = await page.page.evaluate(
+    async (s, record) => {
+      const f = (globalThis as unknown as { fabric: typeof Fabric }).fabric;
+      const json = structuredClone(s.canvas);
+      const walk = (list: { text?: string; objects?: unknown[] }[]) => {
+        for (const o of list) {
+          if (typeof o.text === "string") {
+            o.text = o.text.replace(
+              /\{\{\s*([^}]+?)\s*\}\}/g,
+              (_, k: string) => record[k] ?? "",
+            );
+          }
+          if (Array.isArray(o.objects)) walk(o.objects as typeof list);
+        }
+      };
+      walk(json.objects as never);
+      const element = document.createElement("canvas");
+      const canvas = new f.StaticCanvas(element, {
+        enableRetinaScaling: false,
+      });
+      await canvas.loadFromJSON(json);
+      for (const o of canvas.getObjects()) {
+        if (o instanceof f.Group) o.triggerLayout();
+      }
+      canvas.setDimensions({ width: s.pixelWidth, height: s.pixelHeight });
+      canvas.setViewportTransform([s.zoom, 0, 0, s.zoom, 0, 0]);
+      if (!canvas.backgroundColor) canvas.backgroundColor = "#ffffff";
+      canvas.renderAll();
+      const url = canvas.toDataURL({ format: "png", multiplier: 1 });
+      canvas.dispose();
+      return url.slice(url.indexOf(",") + 1);
+    },
+    spec,
+    values,
+  );
+  return await readPng(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 }

@@ -15,13 +15,11 @@ import {
   MAX_DIFFERENCE,
   openPage,
   pdfDifference,
+  plainFabric,
   rasterPdf,
   smallTemplate,
   vectorPieces,
 } from "./_vector.ts";
-import type { RenderPage } from "../render/render_page.ts";
-import type { PageSpec } from "../render/page_api.ts";
-import type * as Fabric from "fabric";
 
 const shape = { originX: "left", originY: "top", strokeWidth: 0 };
 /** Overlapping shapes in a group with opacity and a shadow, and a text in it. */
@@ -87,50 +85,6 @@ const OBJECTS = [
   { ...GROUP, left: 420, top: 300 },
 ];
 
-/** The page drawn by plain Fabric with its own settings (object caching on). */
-async function plainFabric(page: RenderPage, spec: PageSpec, name: string) {
-  const b64 = await page.page.evaluate(
-    async (s, who) => {
-      const f = (globalThis as unknown as { fabric: typeof Fabric }).fabric;
-      const json = structuredClone(s.canvas);
-      // The record's value, as the merge puts it.
-      const walk = (list: { text?: string; objects?: unknown[] }[]) => {
-        for (const o of list) {
-          if (typeof o.text === "string") {
-            o.text = o.text.replace(
-              "{{name}}",
-              who,
-            );
-          }
-          if (Array.isArray(o.objects)) walk(o.objects as typeof list);
-        }
-      };
-      walk(json.objects as never);
-      const element = document.createElement("canvas");
-      const canvas = new f.StaticCanvas(element, {
-        enableRetinaScaling: false,
-      });
-      await canvas.loadFromJSON(json);
-      // The bounds fitted to the record's content, as an editor fits a group
-      // whose text was edited (Fabric keeps the saved bounds and cuts the
-      // layer at them: a longer name would be cut).
-      for (const o of canvas.getObjects()) {
-        if (o instanceof f.Group) o.triggerLayout();
-      }
-      canvas.setDimensions({ width: s.pixelWidth, height: s.pixelHeight });
-      canvas.setViewportTransform([s.zoom, 0, 0, s.zoom, 0, 0]);
-      if (!canvas.backgroundColor) canvas.backgroundColor = "#ffffff";
-      canvas.renderAll();
-      const url = canvas.toDataURL({ format: "png", multiplier: 1 });
-      canvas.dispose();
-      return url.slice(url.indexOf(",") + 1);
-    },
-    spec,
-    name,
-  );
-  return await readPng(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
-}
-
 Deno.test("a group with opacity and a shadow prints as one layer, as plain Fabric draws it, raster and vector", async () => {
   await using browser = await Browser.launch();
   await using dir = await tempDir();
@@ -149,7 +103,7 @@ Deno.test("a group with opacity and a shadow prints as one layer, as plain Fabri
   // when a child's text changes.
   for (const [i, payload] of payloads.entries()) {
     const raster = await page.render(payload);
-    const reference = await plainFabric(page, spec, names[i]!);
+    const reference = await plainFabric(page, spec, { name: names[i]! });
     const diff = imageDifference(
       await readPng(imageOf(raster).bytes),
       reference,

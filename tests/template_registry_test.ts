@@ -136,7 +136,7 @@ Deno.test(
     await t.step("an upper-case clip path and gradient", () => {
       assert.throws(
         () => parse(template([{ type: "Rect", clipPath: { type: "CIRCLE" } }])),
-        /canvas\.objects\[0\]\.clipPath must be a shape, got "CIRCLE"/,
+        /canvas\.objects\[0\]\.clipPath must be a shape or a group of shapes, got "CIRCLE"/,
       );
       assert.throws(
         () =>

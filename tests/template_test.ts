@@ -1538,6 +1538,15 @@ Deno.test("parseTemplate() accepts colours, gradients and data: patterns but no 
       fill: { type: "pattern", source: "data:image/png;base64,iVBORw0KGgo=" },
     }],
     ["a circle clip", { clipPath: { type: "Circle", radius: 5 } }],
+    ["a group clip (Fabric renders it)", {
+      clipPath: {
+        type: "Group",
+        objects: [
+          { type: "Circle", radius: 5 },
+          { type: "Group", objects: [{ type: "Path", path: [["M", 0, 0]] }] },
+        ],
+      },
+    }],
   ];
   for (const [name, object] of ok) {
     await t.step(name, () => {
@@ -1555,6 +1564,16 @@ Deno.test("parseTemplate() accepts colours, gradients and data: patterns but no 
       "an image clip",
       { clipPath: { type: "Image", src: "http://x/y.png" } },
       /\.clipPath must be a shape/,
+    ],
+    [
+      "an image inside a group clip",
+      {
+        clipPath: {
+          type: "Group",
+          objects: [{ type: "Rect" }, { type: "Image", src: "x.png" }],
+        },
+      },
+      /canvas\.objects\[0\]\.clipPath\.objects\[1\] must be a shape or a group of shapes, got "Image"/,
     ],
     ["a clip with a fetched pattern", {
       clipPath: {
