@@ -45,6 +45,8 @@ export function formatNumber(
   ) {
     return String(value);
   }
+  const fixed = _fixed(value, format);
+  if (fixed !== undefined) return fixed;
   const key = date1904 ? `1904:${format}` : format;
   let cached = _cache.get(key);
   const hit = cached?.get(value);
@@ -59,6 +61,48 @@ export function formatNumber(
   if (cached.size === CACHE_SIZE) cached.clear();
   cached.set(value, text);
   return text;
+}
+
+/** Built-in formats of the fixed family: decimals, grouping, percent. */
+const FIXED_IDS: Record<number, string> = {
+  1: "0",
+  2: "0.00",
+  3: "#,##0",
+  4: "#,##0.00",
+  9: "0%",
+  10: "0.00%",
+};
+const FIXED = /^(#,##0|0)(?:\.(0{1,10}))?(%?)$/;
+/** Digits a double holds exactly enough for the rounding below. */
+const EXACT = 1e15;
+
+/**
+ * `value` in one of the plain formats 0, 0.00, #,##0.00, 0% (any number of
+ * decimals), done here because they are most of a list's numbers and SSF
+ * parses the format anew for each. Undefined — SSF decides — for other
+ * formats, and where rounding is close to a tie or a negative rounds to
+ * zero (where SSF has its own ways), so the text is always SSF's.
+ */
+function _fixed(value: number, format: NumberFormat): string | undefined {
+  const code = typeof format === "number" ? FIXED_IDS[format] : format;
+  if (code === undefined) return undefined;
+  const match = FIXED.exec(code);
+  if (match === null) return undefined;
+  const decimals = match[2]?.length ?? 0;
+  const scale = 10 ** decimals;
+  const scaled = Math.abs(match[3] ? value * 100 : value) * scale;
+  if (!(scaled < EXACT)) return undefined;
+  const units = Math.round(scaled);
+  if (Math.abs(scaled - Math.trunc(scaled) - 0.5) < 1e-6) return undefined;
+  if (units === 0 && value < 0) return undefined;
+  const whole = String(Math.floor(units / scale));
+  const digits = match[1] === "#,##0"
+    ? whole.replace(/\B(?=(\d{3})+$)/g, ",")
+    : whole;
+  const fraction = decimals === 0
+    ? ""
+    : `.${String(units % scale).padStart(decimals, "0")}`;
+  return `${value < 0 ? "-" : ""}${digits}${fraction}${match[3]}`;
 }
 
 /**

@@ -51,7 +51,7 @@ import {
   GENERAL,
   unescapeText,
 } from "./_xlsx_cell.ts";
-import { attributes, XmlError, XmlScanner } from "./_xml.ts";
+import { attribute, XmlError, XmlScanner } from "./_xml.ts";
 
 /** Options for {@linkcode scanXlsx} and {@linkcode readXlsx}. */
 export interface XlsxOptions {
@@ -479,7 +479,7 @@ function _sheetScanner(
   let phonetic = 0;
 
   const startRow = (raw: string) => {
-    const r = raw === "" ? undefined : attributes(raw).r;
+    const r = raw === "" ? undefined : attribute(raw, "r");
     const number = r === undefined ? last + 1 : Number(r);
     onRow(Number.isInteger(number) ? number : last + 1);
     if (!Number.isInteger(number) || number < 1 || number > MAX_ROW) {
@@ -496,15 +496,16 @@ function _sheetScanner(
     current = undefined;
   };
   const startCell = (raw: string) => {
-    const a = attributes(raw);
-    column = a.r === undefined ? column + 1 : _columnOf(a.r);
+    const ref = attribute(raw, "r");
+    column = ref === undefined ? column + 1 : _columnOf(ref);
     if (column < 0 || column >= MAX_COLUMN) {
       throw new _SheetError(
-        `the sheet is damaged: a cell is at ${JSON.stringify(a.r)}`,
+        `the sheet is damaged: a cell is at ${JSON.stringify(ref)}`,
       );
     }
-    type = a.t ?? "n";
-    style = a.s === undefined ? 0 : Number(a.s);
+    type = attribute(raw, "t") ?? "n";
+    const s = attribute(raw, "s");
+    style = s === undefined ? 0 : Number(s);
     value = "";
     length = 0;
     inCell = true;

@@ -14,6 +14,7 @@ import {
   recipientsKind,
   scanRecipients,
 } from "../batch/recipients.ts";
+import { formatNumber, type NumberFormat } from "../batch/_xlsx_cell.ts";
 import { DataError, UsageError } from "../common/errors.ts";
 
 /**
@@ -868,3 +869,63 @@ Deno.test("columnName() names columns as Excel does", () => {
     ["A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA", "XFD"],
   );
 });
+
+Deno.test(
+  "formatNumber() gives SSF's text for the plain formats it does itself",
+  () => {
+    // A fixed pseudo-random sweep: negatives, tiny and huge values, whole
+    // numbers, cents, and values on a rounding tie (left to SSF).
+    let seed = 7;
+    const random = () =>
+      (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const formats: NumberFormat[] = [
+      1,
+      2,
+      3,
+      4,
+      9,
+      10,
+      "0",
+      "0.00",
+      "#,##0",
+      "#,##0.00",
+      "0%",
+      "0.0%",
+      "0.000",
+    ];
+    for (const format of formats) {
+      for (let i = 0; i < 3000; i++) {
+        let value = (random() - 0.3) * 10 ** Math.floor(random() * 14 - 4);
+        if (i % 5 === 0) value = Math.round(value * 100) / 100;
+        if (i % 7 === 0) value = Math.round(value);
+        if (i % 11 === 0) value = Math.round(value) + 0.005;
+        assert.equal(
+          formatNumber(value, format, false),
+          String(XLSX.SSF.format(format, value)).trim(),
+          `${value} in ${format}`,
+        );
+      }
+    }
+  },
+);
+
+Deno.test(
+  "readXlsx() stops when its signal is aborted, closing the file",
+  SANITIZED,
+  async () => {
+    await using dir = await tempDir();
+    const path = dir.path("abort.xlsx");
+    const data = [row(1, "n")];
+    for (let i = 2; i <= 20_000; i++) data.push(row(i, i));
+    await writeHand(path, { sheets: [{ name: "S", data: data.join("") }] });
+    const controller = new AbortController();
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const r of readXlsx(path, { signal: controller.signal })) {
+        seen.push(r.index);
+        if (r.index === 5) controller.abort(new Error("stopped"));
+      }
+    }, /stopped/);
+    assert.deepEqual(seen, [1, 2, 3, 4, 5]);
+  },
+);
