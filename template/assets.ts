@@ -18,6 +18,13 @@ import { TemplateError } from "../common/errors.ts";
 import { encodeBase64 } from "./_base64.ts";
 import { fileErrorReason } from "./_file_error.ts";
 import {
+  isSvgDataUrl,
+  looksLikeSvg,
+  svgDataUrl,
+  svgDataUrlBytes,
+  svgProblem,
+} from "./_svg.ts";
+import {
   fetchRemote,
   type RemoteOptions,
   resolveDnsWithDeno,
@@ -108,10 +115,17 @@ export class AssetResolver {
   async imageDataUrl(src: string, where: string): Promise<string> {
     const trimmed = src.trim();
     if (/^data:/i.test(trimmed)) {
+      if (isSvgDataUrl(trimmed)) {
+        const bytes = svgDataUrlBytes(trimmed);
+        if (typeof bytes === "string") {
+          throw assetError(where, `the SVG data: URL is broken: ${bytes}`);
+        }
+        return svgImage(bytes, where);
+      }
       if (!IMAGE_DATA_URL.test(trimmed)) {
         throw assetError(
           where,
-          "only base64 PNG, JPEG, GIF or WebP data URLs are allowed",
+          "only base64 PNG, JPEG, GIF or WebP data URLs, or SVG data: URLs, are allowed",
         );
       }
       return trimmed;
@@ -121,9 +135,10 @@ export class AssetResolver {
     if (!type) {
       throw assetError(
         where,
-        `"${src}" is not a PNG, JPEG, GIF or WebP image`,
+        `"${src}" is not a PNG, JPEG, GIF, WebP or SVG image`,
       );
     }
+    if (type === "svg") return svgImage(bytes, where);
     return `data:image/${type};base64,${encodeBase64(bytes)}`;
   }
 
@@ -171,7 +186,7 @@ export class AssetResolver {
       if (!sniffImage(bytes)) {
         throw assetError(
           where,
-          `"${src}" is not a PNG, JPEG, GIF or WebP image`,
+          `"${src}" is not a PNG, JPEG, GIF, WebP or SVG image`,
         );
       }
       return bytes;
@@ -275,10 +290,20 @@ function inside(base: string, path: string): boolean {
     !isAbsolute(rel);
 }
 
-/** The image format of `bytes` from its magic number, if it is one we take. */
+/** An SVG image's `data:` URL, or the error saying why it cannot print. */
+function svgImage(bytes: Uint8Array, where: string): string {
+  const problem = svgProblem(bytes);
+  if (problem) throw assetError(where, problem);
+  return svgDataUrl(bytes);
+}
+
+/**
+ * The image format of `bytes` from its magic number (an SVG from its first
+ * element), if it is one we take.
+ */
 export function sniffImage(
   bytes: Uint8Array,
-): "png" | "jpeg" | "gif" | "webp" | undefined {
+): "png" | "jpeg" | "gif" | "webp" | "svg" | undefined {
   const b = bytes;
   if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) {
     return "png";
@@ -289,5 +314,6 @@ export function sniffImage(
     b[0] === 0x52 && b[1] === 0x49 && b[8] === 0x57 && b[9] === 0x45 &&
     b[10] === 0x42 && b[11] === 0x50
   ) return "webp";
+  if (looksLikeSvg(bytes)) return "svg";
   return undefined;
 }

@@ -810,11 +810,11 @@ Deno.test(
         "link.png",
         /links outside the template's folder/,
       ],
-      ["text file", "notes.txt", /not a PNG, JPEG, GIF or WebP image/],
+      ["text file", "notes.txt", /not a PNG, JPEG, GIF, WebP or SVG image/],
       [
-        "text file named .png",
+        "an SVG with no size, named .png",
         "fake.png",
-        /not a PNG, JPEG, GIF or WebP image/,
+        /the SVG has no size/,
       ],
       ["missing file", "img/missing.png", /file not found/],
       ["NUL in the path", "img/ok.png\u0000.txt", /NUL/],
@@ -862,8 +862,16 @@ Deno.test(
         assert.equal(await assets.imageDataUrl(` ${url}\n`, "obj"), url);
       });
     }
+    await t.step("an SVG data: URL with no size refused", async () => {
+      await assert.rejects(
+        assets.imageDataUrl(
+          "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
+          "obj",
+        ),
+        { message: /^obj: the SVG has no size/ },
+      );
+    });
     const refused = [
-      "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=",
       "data:text/html;base64,PHNjcmlwdD4=",
       "data:image/png,rawbytes",
       "data:image/png;base64,<script>alert(1)</script>",
@@ -877,7 +885,7 @@ Deno.test(
             assert.ok(error instanceof TemplateError);
             assert.match(
               error.message,
-              /^obj: only base64 PNG, JPEG, GIF or WebP/,
+              /^obj: only base64 PNG, JPEG, GIF or WebP data URLs, or SVG data: URLs/,
             );
             return true;
           },
@@ -888,7 +896,7 @@ Deno.test(
 );
 
 Deno.test(
-  "sniffImage() tells PNG, JPEG, GIF and WebP from their magic numbers",
+  "sniffImage() tells PNG, JPEG, GIF and WebP from their magic numbers, SVG from its first element",
   SANITIZED,
   async (t) => {
     const ascii = (s: string) => new TextEncoder().encode(s);
@@ -899,7 +907,7 @@ Deno.test(
       ["GIF89a", ascii("GIF89a\x01\x00"), "gif"],
       ["WebP", ascii("RIFF\x24\x00\x00\x00WEBPVP8 "), "webp"],
       ["WAVE", ascii("RIFF\x24\x00\x00\x00WAVEfmt "), undefined],
-      ["SVG", ascii("<svg xmlns='http://www.w3.org/2000/svg'/>"), undefined],
+      ["SVG", ascii("<svg xmlns='http://www.w3.org/2000/svg'/>"), "svg"],
       ["PDF", ascii("%PDF-1.7"), undefined],
       ["empty", new Uint8Array(), undefined],
     ];
@@ -1256,7 +1264,7 @@ Deno.test(
       ["../../../../etc/passwd", /outside the template's folder/], // own-files: not a file to read
       ["/etc/passwd", /outside the template's folder/],
       ["https://attacker.example/x.png", /not allowed/],
-      ["recipients.csv", /not a PNG, JPEG, GIF or WebP image/],
+      ["recipients.csv", /not a PNG, JPEG, GIF, WebP or SVG image/],
     ];
     const [record] = await collect(EXAMPLE_CSV);
     for (const [photo, pattern] of cases) {

@@ -65,6 +65,22 @@ export async function addPhoto() {
  * @param {File} file the image the user chose
  */
 export async function addImage(file) {
+  if (file.type === "image/svg+xml") {
+    // An SVG logo stays an SVG, so it prints as vector paths.
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      let binary = "";
+      for (const b of bytes) binary += String.fromCharCode(b);
+      addObject(
+        await fabric().FabricImage.fromURL(
+          `data:image/svg+xml;base64,${btoa(binary)}`,
+        ),
+      );
+    } catch (error) {
+      showError(error, `Could not add “${file.name}”: is it an SVG image?`);
+    }
+    return;
+  }
   const url = URL.createObjectURL(file);
   try {
     const source = new Image();
