@@ -24,6 +24,8 @@ export const SERVE_USAGE =
   --concurrency N   pages of the render pool (default: cores)
   --no-worker       serve only; run "deno task worker" separately
   --allow-remote-assets  fetch http(s) template images (public addresses only)
+  --upload-budget MIB  request bodies held at once over all uploads; past
+                    it 429 (default: 256)
   -h, --help        this help
 
 Environment: PRESSRUN_TOKEN requires "Authorization: Bearer <token>" on /api.`;
@@ -53,6 +55,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     options: {
       port: { type: "string", default: Deno.env.get("PORT") ?? "8000" },
       hostname: { type: "string", default: "127.0.0.1" },
+      "upload-budget": { type: "string", default: "256" },
       "data-dir": { type: "string", default: "data" },
       concurrency: { type: "string" },
       "no-worker": { type: "boolean", default: false },
@@ -68,6 +71,15 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(
       `error: --port must be 0..65535, got "${v.port}"\n\n${SERVE_USAGE}`,
+    );
+    return 2;
+  }
+  const budget = Number(v["upload-budget"]);
+  if (!(budget > 0)) {
+    console.error(
+      `error: --upload-budget must be a number of MiB above 0, got "${
+        v["upload-budget"]
+      }"\n\n${SERVE_USAGE}`,
     );
     return 2;
   }
@@ -105,6 +117,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
       pieces,
       log,
       token: Deno.env.get("PRESSRUN_TOKEN") || undefined,
+      maxUploadBytesInFlight: budget * 2 ** 20,
     }),
   );
 

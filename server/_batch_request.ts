@@ -1,6 +1,8 @@
 /**
- * Reading a batch upload: the multipart form, its template and CSV checked
- * (parse, preflight) before anything is stored.
+ * Reading a batch upload: the multipart form streamed to disk, its template
+ * and CSV checked (parse, preflight) before anything is stored. Files go
+ * under names of the server's own; the client's file names only name the
+ * upload in messages.
  *
  * @module
  */
@@ -23,7 +25,13 @@ import {
   UsageError,
 } from "../common/errors.ts";
 import { HttpError } from "./errors.ts";
-import { readBody } from "./_http.ts";
+import { disposeWithRequest } from "./_http.ts";
+import {
+  multipartBoundary,
+  readMultipart,
+  UploadedFile,
+  type UploadForm,
+} from "./_multipart.ts";
 
 /** A validated batch request: template, CSV and options, not yet stored. */
 export type BatchRequest = Parameters<JobStore["createBatch"]>[0];
@@ -33,7 +41,7 @@ export async function readBatchRequest(
   store: JobStore,
   max: number,
 ): Promise<BatchRequest> {
-  const form = await readForm(req, max);
+  await using form = await readForm(req, max);
   const data = csvFile(form);
   const options: BatchRunOptions = {
     renderer: field(
@@ -58,7 +66,7 @@ export async function readBatchRequest(
     }),
   };
   return await withScratch(async (scratch) => {
-    const { csv, csvPath, dataName } = await writeCsv(data, scratch);
+    const { csvPath, dataName } = await writeCsv(data, scratch);
     const given = await formTemplate(form, store, scratch);
     if (!given) {
       throw new HttpError(
@@ -76,41 +84,41 @@ export async function readBatchRequest(
       templatePath: given.doc === undefined ? given.path : "",
       templateDoc: given.doc,
       template: given.ref,
-      csv,
+      csv: await Deno.readFile(csvPath),
       total: info.count,
       options,
     };
   });
 }
 
-/** The multipart form of an upload; 400 when it is not one, 413 past `max` bytes. */
-export async function readForm(req: Request, max: number): Promise<FormData> {
-  const type = req.headers.get("content-type") ?? "";
-  if (!type.startsWith("multipart/form-data")) {
-    throw new HttpError(
-      400,
-      "bad_request",
-      "Send the form as multipart/form-data",
-    );
-  }
-  const bytes = await readBody(req, max);
+/**
+ * The multipart form of an upload, its files streamed to a folder of their
+ * own that is removed once the request has been answered (or when the form
+ * is disposed); 400 when it is not a form, 413 past `max` bytes.
+ */
+export async function readForm(
+  req: Request,
+  max: number,
+): Promise<UploadForm> {
+  const boundary = multipartBoundary(req.headers.get("content-type") ?? "");
+  const dir = await Deno.makeTempDir({ prefix: "pressrun-upload-" });
   try {
-    return await new Response(bytes as Uint8Array<ArrayBuffer>, {
-      headers: { "content-type": type },
-    }).formData();
-  } catch (error) {
-    throw new HttpError(
-      400,
-      "bad_request",
-      `Cannot read the form: ${(error as Error).message}`,
+    const form = await readMultipart(
+      req.body ?? ReadableStream.from([]),
+      boundary,
+      { dir, maxBytes: max },
     );
+    return disposeWithRequest(req, form);
+  } catch (error) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw error;
   }
 }
 
 /** The form's `data` file (the CSV); 400 when there is none. */
-export function csvFile(form: FormData): File {
+export function csvFile(form: UploadForm): UploadedFile {
   const data = form.get("data");
-  if (!(data instanceof File)) {
+  if (!(data instanceof UploadedFile)) {
     throw new HttpError(400, "bad_request", `The form needs a "data" CSV file`);
   }
   return data;
@@ -128,18 +136,31 @@ export async function withScratch<T>(
   }
 }
 
-/** An uploaded CSV written to the scratch folder under its own (safe) name. */
+/**
+ * A client's file name fit to be the last part of a path: letters, digits,
+ * `_`, `.` and `-`, not starting with a dot (so never `.` or `..`).
+ */
+const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+/**
+ * An uploaded CSV moved into the scratch folder; `dataName` is the client's
+ * name for it, for messages. The CSV reader names a file by its base name,
+ * so a plain client name is kept as that, in a folder of its own where it
+ * can neither leave the folder nor meet another file (`template.json`);
+ * any other name becomes `data.csv`.
+ */
 export async function writeCsv(
-  data: File,
+  data: UploadedFile,
   scratch: string,
-): Promise<{ csv: Uint8Array; csvPath: string; dataName: string }> {
+): Promise<{ csvPath: string; dataName: string }> {
+  const dir = join(scratch, "csv");
+  await Deno.mkdir(dir);
   const csvPath = join(
-    scratch,
-    data.name && /^[\w.-]+$/.test(data.name) ? data.name : "data.csv",
+    dir,
+    PLAIN_NAME.test(data.name) ? data.name : "data.csv",
   );
-  const csv = new Uint8Array(await data.arrayBuffer());
-  await Deno.writeFile(csvPath, csv);
-  return { csv, csvPath, dataName: data.name || "the CSV" };
+  await Deno.rename(data.path, csvPath);
+  return { csvPath, dataName: data.name || "the CSV" };
 }
 
 /** The template an upload names, loaded and validated. */
@@ -157,7 +178,7 @@ export interface FormTemplate {
  * written to `scratch`); undefined when it has neither.
  */
 export async function formTemplate(
-  form: FormData,
+  form: UploadForm,
   store: JobStore,
   scratch: string,
 ): Promise<FormTemplate | undefined> {
@@ -168,7 +189,7 @@ export async function formTemplate(
     const template = await loadTemplate(path);
     return { template, path, ref: { id: info.id, name: info.name } };
   }
-  if (!(templateFile instanceof File)) return undefined;
+  if (!(templateFile instanceof UploadedFile)) return undefined;
   let doc: unknown;
   try {
     doc = JSON.parse(await templateFile.text());
@@ -217,7 +238,7 @@ export async function scanUpload(
  * The form's `pdfMode`: vector (the default) or raster; anything else is a
  * {@linkcode UsageError} (422) naming the field.
  */
-export function pdfModeField(form: FormData): PdfMode {
+export function pdfModeField(form: UploadForm): PdfMode {
   const value = form.get("pdfMode");
   if (value === null || value === "") return "vector";
   if (value === "vector" || value === "raster") return value;
@@ -232,7 +253,7 @@ export function pdfModeField(form: FormData): PdfMode {
  * to 500; absent for the renderer's default. Anything else is a
  * {@linkcode UsageError} (422) naming the field.
  */
-function chunkSizeField(form: FormData): number | undefined {
+function chunkSizeField(form: UploadForm): number | undefined {
   const value = form.get("chunkSize");
   if (value === null || value === "") return undefined;
   const n = typeof value === "string" && /^\d+$/.test(value)
@@ -249,7 +270,7 @@ function chunkSizeField(form: FormData): number | undefined {
 }
 
 function field<T>(
-  form: FormData,
+  form: UploadForm,
   name: string,
   fallback: T,
   parse: (v: string) => T,
@@ -268,11 +289,13 @@ function field<T>(
   }
 }
 
+/** Row `row` of batch `batch`'s CSV; 404 when there is no such batch or row. */
 export async function csvRow(
   store: JobStore,
   batch: string,
   row: number,
 ): Promise<Record<string, string>> {
+  await store.batch(batch);
   for await (const record of readCsv(join(store.batchDir(batch), "data.csv"))) {
     if (record.index === row) return record.values;
   }

@@ -1,6 +1,7 @@
 /**
  * Small HTTP helpers of the server: authorisation, static files, bodies with
- * a size limit, and admission (429) gates.
+ * a size limit, what a request owns until it is answered, and admission
+ * (429) gates.
  *
  * @module
  */
@@ -127,6 +128,38 @@ export async function readJson(req: Request, max: number): Promise<unknown> {
       `The body is not JSON: ${(error as Error).message}`,
     );
   }
+}
+
+/** What each request in flight owns until it has been answered. */
+const scopes = new WeakMap<Request, AsyncDisposableStack>();
+
+/**
+ * Runs `handle` with `scope` tied to `req`: what
+ * {@linkcode disposeWithRequest} hands it is disposed once `handle` is done.
+ */
+export async function withRequestScope<T>(
+  req: Request,
+  handle: () => Promise<T>,
+): Promise<T> {
+  await using scope = new AsyncDisposableStack();
+  scopes.set(req, scope);
+  try {
+    return await handle();
+  } finally {
+    scopes.delete(req);
+  }
+}
+
+/**
+ * `resource`, disposed when `req` has been answered; a caller outside any
+ * request's scope disposes it itself.
+ */
+export function disposeWithRequest<T extends AsyncDisposable>(
+  req: Request,
+  resource: T,
+): T {
+  scopes.get(req)?.use(resource);
+  return resource;
 }
 
 /** The server is at its limits (429, Retry-After 5 s). */

@@ -1,8 +1,8 @@
 /**
  * The HTTP API and the web page, as one request handler over the job store
  * and the worker: each resource's routes live in routes/ and are mounted
- * here, behind the token check and the one error handler. Listening is the
- * caller's (server.ts).
+ * here, behind the token check, the upload budget and the one error
+ * handler. Listening is the caller's (server.ts).
  *
  * @module
  */
@@ -11,8 +11,9 @@ import type { JobStore } from "../batch/store.ts";
 import type { BatchWorker } from "../batch/worker.ts";
 import type { Logger } from "../render/log.ts";
 import { errorResponse } from "./errors.ts";
-import { authorize } from "./_http.ts";
+import { authorize, withRequestScope } from "./_http.ts";
 import { Router } from "./_router.ts";
+import { meteredRequest, UploadBudget } from "./_upload_budget.ts";
 import { serverContext } from "./routes/_context.ts";
 import { batchFileRoutes } from "./routes/batch_files.ts";
 import { batchRoutes } from "./routes/batches.ts";
@@ -30,6 +31,12 @@ export interface ServerDeps {
   token?: string;
   /** Largest request body, bytes. @default 50 MiB */
   maxUploadBytes?: number;
+  /**
+   * Bytes of request bodies held at once over all requests in flight
+   * (declared, or read so far); past it a new upload gets 429.
+   * @default 256 MiB
+   */
+  maxUploadBytesInFlight?: number;
   /** Admission limits: past them new work gets 429 (or 413). */
   limits?: ServerLimits;
   /** Told of finished records, for the events stream. */
@@ -60,6 +67,9 @@ export function createHandler(
 ): (req: Request) => Promise<Response> {
   const ctx = serverContext(deps);
   const { log } = ctx;
+  const budget = new UploadBudget(
+    deps.maxUploadBytesInFlight ?? 256 * 2 ** 20,
+  );
   const app = new Router()
     .route("/", pageRoutes())
     .route("/", healthRoutes(ctx))
@@ -75,7 +85,12 @@ export function createHandler(
       if (url.pathname.startsWith("/api/") && deps.token) {
         authorize(req, url, deps.token);
       }
-      const response = await app.handle(req, url);
+      using lease = budget.lease();
+      const metered = meteredRequest(req, lease, ctx.maxUploadBytes);
+      const response = await withRequestScope(
+        metered,
+        () => app.handle(metered, url),
+      );
       response.headers.set("x-request-id", requestId);
       return response;
     } catch (error) {

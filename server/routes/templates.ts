@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import { AssetResolver } from "../../template/assets.ts";
 import { hasPlaceholder } from "../../template/fields.ts";
 import { csvRow } from "../_batch_request.ts";
-import { Gate, readJson } from "../_http.ts";
+import { Gate, readJson, wholeNumber } from "../_http.ts";
 import { Router } from "../_router.ts";
 import { previewPng } from "../preview.ts";
 import type { ServerContext } from "./_context.ts";
@@ -47,7 +47,7 @@ export function templateRoutes(ctx: ServerContext): Router {
       const row = url.searchParams.get("row");
       const batch = url.searchParams.get("batch");
       const values = row !== null && batch
-        ? await csvRow(store, batch, Number(row))
+        ? await csvRow(store, batch, wholeNumber(row, "row"))
         : undefined;
       const key = `${p.id}:${batch ?? ""}:${row ?? ""}`;
       const png = await previews.get(
