@@ -46,6 +46,11 @@ export interface PageSpec {
   pixelHeight: number;
   /** Design units to raster pixels. */
   zoom: number;
+  /**
+   * The design-space point at the page's top-left corner (bleed included):
+   * 0, 0 unless a bare document's workspace lies elsewhere.
+   */
+  origin: { x: number; y: number };
   fonts: PageFont[];
   /** One entry per object with a `pressrunId`. */
   variables: PageVariable[];

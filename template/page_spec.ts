@@ -84,6 +84,7 @@ export async function pageSpec(
     pixelWidth,
     pixelHeight,
     zoom: pixelWidth / template.designWidth,
+    origin: { x: template.designLeft, y: template.designTop },
     fonts,
     variables: template.variables.map((v) => ({ id: v.id, ...v.style })),
     print: { geometry: template.geometry, name: template.name },

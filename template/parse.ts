@@ -18,6 +18,7 @@ import {
   REFUSED_FILTERS,
 } from "./fabric_classes.ts";
 import { fieldsIn } from "./fields.ts";
+import { type DesignArea, designArea, type PageOption } from "./page_option.ts";
 import { checkDocumentShape, checkJsonText } from "./json_limits.ts";
 import {
   type ObjectFormat,
@@ -68,6 +69,12 @@ export interface Template {
   /** Size of the design's own coordinate space, mapped onto the raster. */
   designWidth: number;
   designHeight: number;
+  /**
+   * The design-space point at the page's top-left corner (bleed included):
+   * 0, 0 but for a bare document whose workspace is elsewhere.
+   */
+  designLeft: number;
+  designTop: number;
   fonts: FontSpec[];
   /** The Fabric document, variable objects tagged with `pressrunId`. */
   canvas: FabricDocument;
@@ -109,6 +116,8 @@ export interface LoadOptions {
    * @default {the path as given}
    */
   source?: string;
+  /** The page of a bare Fabric document, from the user; see page_option.ts. */
+  page?: PageOption;
 }
 
 /**
@@ -143,7 +152,11 @@ export async function loadTemplate(
       { cause: error, location: { source } },
     );
   }
-  return parseTemplate(json, { source, baseDir: dirname(resolve(path)) });
+  return parseTemplate(json, {
+    source,
+    baseDir: dirname(resolve(path)),
+    page: options.page,
+  });
 }
 
 /**
@@ -154,7 +167,7 @@ export async function loadTemplate(
  */
 export function parseTemplate(
   json: unknown,
-  options: { source: string; baseDir: string },
+  options: { source: string; baseDir: string; page?: PageOption },
 ): Template {
   const { source } = options;
   checkDocumentShape(json, source);
@@ -174,7 +187,15 @@ export function parseTemplate(
   let geometry: PageGeometry;
   let designWidth: number;
   let designHeight: number;
+  /** The design-space point at the page's top-left corner (bleed included). */
+  let designLeft = 0;
+  let designTop = 0;
   try {
+    if (wrapped && options.page) {
+      return fail(
+        `the template sets its own "size"; a page size (--page, --size, --dpi, --bleed) is for a bare Fabric document`,
+      );
+    }
     if (wrapped) {
       const size = json.size;
       if (!isRecord(size)) return fail(`"size" is required`, "size");
@@ -200,16 +221,9 @@ export function parseTemplate(
       designHeight = positive(canvas.height, "canvas.height") ??
         geometry.pixelHeight;
     } else {
-      const width = positive(canvas.width, "width");
-      const height = positive(canvas.height, "height");
-      if (width === undefined || height === undefined) {
-        return fail(
-          "a bare Fabric document needs numeric width and height",
-        );
-      }
-      geometry = pageGeometry({ width, height, unit: "px" }, { dpi: 72 });
-      designWidth = width;
-      designHeight = height;
+      const page = barePage(canvas, options.page, fail);
+      geometry = page.geometry;
+      ({ designLeft, designTop, designWidth, designHeight } = page);
     }
   } catch (error) {
     // The size checks of number(), positive() and pageGeometry().
@@ -293,6 +307,8 @@ export function parseTemplate(
     geometry,
     designWidth,
     designHeight,
+    designLeft,
+    designTop,
     fonts,
     canvas: copy,
     variables,
@@ -577,4 +593,86 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The page of a bare Fabric document and the part of its design space that
+ * maps onto it: from the user's `page` (trim size, dpi, bleed, design
+ * extent), the document's workspace rectangle or clip path, or its own width
+ * and height (see page_option.ts). A design area given in design units with
+ * no trim size prints 1 design unit a point (72 dpi, as before), or 1 a
+ * pixel at the user's dpi.
+ */
+function barePage(
+  doc: Record<string, unknown>,
+  given: PageOption | undefined,
+  fail: Fail,
+): {
+  geometry: PageGeometry;
+  designLeft: number;
+  designTop: number;
+  designWidth: number;
+  designHeight: number;
+} {
+  let area: DesignArea | undefined;
+  if (given?.size) {
+    area = { left: 0, top: 0, ...given.size, from: "--size" };
+  } else {
+    try {
+      area = designArea(doc);
+    } catch (error) {
+      if (error instanceof RangeError) fail(error.message);
+      throw error;
+    }
+    if (!area) {
+      const width = positive(doc.width, "width");
+      const height = positive(doc.height, "height");
+      if (width !== undefined && height !== undefined) {
+        area = { left: 0, top: 0, width, height, from: "width and height" };
+      }
+    }
+  }
+  const dpi = given?.dpi ?? (given?.page ? 300 : 72);
+  if (!area && !given?.page) {
+    fail(
+      "a bare Fabric document (as canvas.toJSON() writes it) says nothing of its page: " +
+        'it has no width and height, no workspace rectangle (a Rect with id "workspace") ' +
+        "and no clipPath. Give the page: --page 6x4in (with --dpi 300 and --bleed 0.125in " +
+        "as needed) or the design's extent: --size 1800x1200 (the API's page, dpi, bleed " +
+        "and size fields)",
+    );
+  }
+  const bleedIn = given?.bleedIn ?? 0;
+  const trim = given?.page ??
+    { width: area!.width / dpi, height: area!.height / dpi, unit: "in" };
+  const inches = (v: number) =>
+    trim.unit === "mm" ? v / 25.4 : trim.unit === "px" ? v / dpi : v;
+  const geometry = pageGeometry(
+    { width: inches(trim.width), height: inches(trim.height), unit: "in" },
+    { bleed: bleedIn, dpi },
+  );
+  // With no design area, the design is drawn a pixel a design unit.
+  const region = area ?? {
+    left: 0,
+    top: 0,
+    width: inches(trim.width) * dpi,
+    height: inches(trim.height) * dpi,
+    from: "--page",
+  };
+  const trimRatio = inches(trim.width) / inches(trim.height);
+  if (Math.abs(region.width / region.height / trimRatio - 1) > 0.01) {
+    fail(
+      `${region.from} is ${region.width}×${region.height} but the page is ` +
+        `${trim.width}×${trim.height} ${trim.unit}: the aspect ratios differ`,
+    );
+  }
+  const perInch = region.width / inches(trim.width);
+  const bleed = bleedIn * perInch;
+  return {
+    geometry,
+    designLeft: region.left - bleed,
+    designTop: region.top - bleed,
+    designWidth: region.width + 2 * bleed,
+    designHeight: region.height + 2 * bleed,
+  };
 }

@@ -293,7 +293,15 @@ export async function plainFabric(
         if (o instanceof f.Group) o.triggerLayout();
       }
       canvas.setDimensions({ width: s.pixelWidth, height: s.pixelHeight });
-      canvas.setViewportTransform([s.zoom, 0, 0, s.zoom, 0, 0]);
+      const { x, y } = s.origin;
+      canvas.setViewportTransform([
+        s.zoom,
+        0,
+        0,
+        s.zoom,
+        -x * s.zoom,
+        -y * s.zoom,
+      ]);
       if (!canvas.backgroundColor) canvas.backgroundColor = "#ffffff";
       canvas.renderAll();
       const url = canvas.toDataURL({ format: "png", multiplier: 1 });

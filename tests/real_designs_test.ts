@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Browser } from "../render/browser.ts";
-import { imageOf, readPng, run, tempDir } from "./_helpers.ts";
+import { imageOf, pdfInfo, readPng, run, tempDir } from "./_helpers.ts";
 import {
   imageDifference,
   MAX_BLOCK,
@@ -267,3 +267,127 @@ Deno.test("an SVG file in the template's folder is an image too; a text file nam
     },
   );
 });
+
+/**
+ * A design as an open-source Fabric editor saves it: `canvas.toJSON()` (no
+ * width or height), a white workspace rectangle (the page) wherever the
+ * editor left it, and objects placed over it in the same space.
+ */
+function editorDesign(left: number, top: number) {
+  const at = (x: number, y: number) => ({ left: left + x, top: top + y });
+  return {
+    version: "7.4.0",
+    objects: [
+      {
+        type: "Rect",
+        id: "workspace",
+        ...corner,
+        ...at(0, 0),
+        width: 600,
+        height: 400,
+        fill: "#ffffff",
+        strokeWidth: 0,
+      },
+      {
+        type: "Rect",
+        ...corner,
+        ...at(0, 0),
+        width: 600,
+        height: 90,
+        fill: "#1d3557",
+        strokeWidth: 0,
+      },
+      {
+        type: "Textbox",
+        ...corner,
+        ...at(40, 140),
+        width: 520,
+        text: "Hello {{name}}",
+        fontFamily: "Noto Sans",
+        fontSize: 48,
+        fill: "#e63946",
+      },
+      {
+        type: "Circle",
+        ...corner,
+        ...at(480, 280),
+        radius: 50,
+        fill: "#2a9d8f",
+        strokeWidth: 0,
+      },
+    ],
+  };
+}
+
+Deno.test("a bare toJSON() with its workspace at −115.5, −296.5 prints the workspace as the page, raster and vector", async (t) => {
+  await using browser = await Browser.launch();
+  await using dir = await tempDir();
+  const { parseTemplate } = await import("../template/parse.ts");
+  const { pageSpec } = await import("../template/page_spec.ts");
+  const { piecePayload } = await import("../template/payload.ts");
+  for (
+    const [name, page, size] of [
+      ["its own size (600×400 design units = 600×400 pt)", undefined, [
+        600,
+        400,
+      ]],
+      ["--page 6x4in --dpi 150 --bleed 0.125in", {
+        page: { width: 6, height: 4, unit: "in" as const },
+        dpi: 150,
+        bleedIn: 0.125,
+      }, [450, 306]],
+    ] as const
+  ) {
+    await t.step(name, async () => {
+      const template = parseTemplate(editorDesign(-115.5, -296.5), {
+        source: "editor.json",
+        baseDir: "examples/postcard",
+        page,
+      });
+      const assets = new AssetResolver(template.baseDir);
+      const spec = await pageSpec(template, assets);
+      const payload = await piecePayload(template, {
+        index: 1,
+        values: { name: "Zoë" },
+      }, assets);
+      await using tab = await openPage(browser, spec);
+      const raster = await readPng(imageOf(await tab.render(payload)).bytes);
+      // The workspace's top band is at the top of the trim, not cut off.
+      const bleedPx = Math.round(
+        (page?.bleedIn ?? 0) * spec.print.geometry.dpi,
+      );
+      const px = (x: number, y: number) =>
+        data(raster, bleedPx + x * spec.zoom, bleedPx + y * spec.zoom);
+      assert.deepEqual(px(10, 10), [0x1d, 0x35, 0x57], "the band");
+      assert.deepEqual(px(300, 120), [255, 255, 255], "the workspace");
+      assertClose(
+        `${name}, raster against plain Fabric`,
+        imageDifference(raster, await plainFabric(tab, spec, { name: "Zoë" })),
+      );
+      const [piece] = await vectorPieces(tab, [payload]);
+      const file = `${dir.path}/piece.pdf`;
+      await Deno.writeFile(file, piece!.pdf);
+      const info = await pdfInfo(file);
+      assert.deepEqual([info.width, info.height], size);
+      assertClose(
+        `${name}, vector against raster`,
+        await pdfDifference(
+          piece!.pdf,
+          await rasterPdf(tab, spec, payload),
+          dir.path,
+        ),
+      );
+      assert.match(await run("pdftotext", [file, "-"]), /Hello Zoë/);
+    });
+  }
+});
+
+/** The RGB of pixel (x, y). */
+function data(
+  image: { width: number; data: Uint8Array },
+  x: number,
+  y: number,
+) {
+  const i = (Math.round(y) * image.width + Math.round(x)) * 4;
+  return [image.data[i], image.data[i + 1], image.data[i + 2]];
+}

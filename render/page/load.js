@@ -65,7 +65,15 @@ async function load(spec) {
   // are design units: the raster is the page's pixel size, reached by zoom.
   canvas.setDimensions({ width: spec.pixelWidth, height: spec.pixelHeight });
   if (!canvas.backgroundColor) canvas.backgroundColor = "#ffffff";
-  canvas.setViewportTransform([spec.zoom, 0, 0, spec.zoom, 0, 0]);
+  const { x, y } = spec.origin;
+  canvas.setViewportTransform([
+    spec.zoom,
+    0,
+    0,
+    spec.zoom,
+    -x * spec.zoom,
+    -y * spec.zoom,
+  ]);
   state.slots.clear();
   const variables = new Map(spec.variables.map((v) => [v.id, v]));
   const authored = authoredBoxes(spec.canvas.objects);

@@ -208,15 +208,18 @@ function shadowImage(obj, shadow) {
   // A blur spreads about 1.5 × its canvas radius; glyphs and miters may
   // overhang the box.
   const pad = 1.5 * blur + 0.1 * Math.max(box.width, box.height) + 4 / zoom;
-  const pageW = canvas.width / zoom, pageH = canvas.height / zoom;
-  const x0 = Math.max(0, Math.floor((box.left + dx - pad) * zoom) / zoom);
-  const y0 = Math.max(0, Math.floor((box.top + dy - pad) * zoom) / zoom);
+  // The page in design units: it starts where the viewport's origin is.
+  const left = -canvas.viewportTransform[4] / zoom;
+  const top = -canvas.viewportTransform[5] / zoom;
+  const right = left + canvas.width / zoom, bottom = top + canvas.height / zoom;
+  const x0 = Math.max(left, Math.floor((box.left + dx - pad) * zoom) / zoom);
+  const y0 = Math.max(top, Math.floor((box.top + dy - pad) * zoom) / zoom);
   const x1 = Math.min(
-    pageW,
+    right,
     Math.ceil((box.left + box.width + dx + pad) * zoom) / zoom,
   );
   const y1 = Math.min(
-    pageH,
+    bottom,
     Math.ceil((box.top + box.height + dy + pad) * zoom) / zoom,
   );
   if (x1 <= x0 || y1 <= y0) return "";
@@ -387,8 +390,8 @@ async function vector({ payloads, thumbnail }) {
     width: `${print.geometry.widthPt}pt`,
     height: `${print.geometry.heightPt}pt`,
     viewBox: {
-      x: 0,
-      y: 0,
+      x: -vpt[4] / vpt[0],
+      y: -vpt[5] / vpt[3],
       width: canvas.width / vpt[0],
       height: canvas.height / vpt[3],
     },
