@@ -11,6 +11,7 @@ import { JobStore } from "./batch/store.ts";
 import { BatchWorker } from "./batch/worker.ts";
 import type { Logger } from "./render/log.ts";
 import { createHandler, type ServerDeps } from "./server/api.ts";
+import { LOOPBACK_HOSTS, normalizeHost } from "./server/_security.ts";
 
 export { createHandler, type ServerDeps };
 
@@ -19,16 +20,23 @@ export const SERVE_USAGE =
   `Usage: deno task serve [--port N] [--data-dir DIR] [--concurrency N]
 
   --port N          port to listen on (default: $PORT or 8000)
-  --hostname H      address to bind (default: 127.0.0.1)
+  --host H          address to bind, also --hostname (default: 127.0.0.1,
+                    this machine only; 0.0.0.0 for every interface)
+  --allow-host A,B  more host names to answer to (default:
+                    $PRESSRUN_ALLOW_HOSTS); localhost, 127.0.0.1, [::1] and
+                    the bound address always are, any other gets 421;
+                    "*" for any (behind a proxy that checks Host itself)
   --data-dir DIR    where templates, batches and outputs live (default: ./data)
   --concurrency N   pages of the render pool (default: cores)
   --no-worker       serve only; run "deno task worker" separately
   --allow-remote-assets  fetch http(s) template images (public addresses only)
   --upload-budget MIB  request bodies held at once over all uploads; past
                     it 429 (default: 256)
+  --public-healthz  answer /healthz without the token (a liveness probe)
   -h, --help        this help
 
-Environment: PRESSRUN_TOKEN requires "Authorization: Bearer <token>" on /api.`;
+Environment: PRESSRUN_TOKEN requires "Authorization: Bearer <token>" on /api,
+/metrics and /healthz.`;
 
 /** A JSON-lines logger on stderr. */
 export function jsonLogger(): Logger {
@@ -54,8 +62,11 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     args,
     options: {
       port: { type: "string", default: Deno.env.get("PORT") ?? "8000" },
-      hostname: { type: "string", default: "127.0.0.1" },
+      host: { type: "string" },
+      hostname: { type: "string" },
+      "allow-host": { type: "string", multiple: true },
       "upload-budget": { type: "string", default: "256" },
+      "public-healthz": { type: "boolean", default: false },
       "data-dir": { type: "string", default: "data" },
       concurrency: { type: "string" },
       "no-worker": { type: "boolean", default: false },
@@ -74,6 +85,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     );
     return 2;
   }
+  const hostname = v.host ?? v.hostname ?? "127.0.0.1";
   const budget = Number(v["upload-budget"]);
   if (!(budget > 0)) {
     console.error(
@@ -83,6 +95,19 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     );
     return 2;
   }
+  const allow = v["allow-host"] ??
+    [Deno.env.get("PRESSRUN_ALLOW_HOSTS") ?? ""];
+  let allowedHosts: string[];
+  try {
+    allowedHosts = serverHosts(
+      hostname,
+      allow.flatMap((list) => list.split(",")).filter((h) => h.trim()),
+    );
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n\n${SERVE_USAGE}`);
+    return 2;
+  }
+  const token = Deno.env.get("PRESSRUN_TOKEN") || undefined;
   const log = jsonLogger();
   const store = await JobStore.open(v["data-dir"]!);
   const metrics = new Metrics();
@@ -102,12 +127,19 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   const server = Deno.serve(
     {
       port,
-      hostname: v.hostname,
-      onListen: ({ hostname, port }) =>
+      hostname,
+      onListen: ({ hostname, port }) => {
         log(
           "info",
           `pressrun listening on http://${hostname}:${port} (data in ${store.dir})`,
-        ),
+        );
+        if (!token && !isLoopback(hostname)) {
+          log(
+            "warn",
+            `No PRESSRUN_TOKEN: anyone who can reach ${hostname}:${port} can use the API`,
+          );
+        }
+      },
     },
     createHandler({
       shutdown: shutdown.signal,
@@ -116,7 +148,9 @@ export async function main(args: string[] = Deno.args): Promise<number> {
       metrics,
       pieces,
       log,
-      token: Deno.env.get("PRESSRUN_TOKEN") || undefined,
+      token,
+      publicHealthz: v["public-healthz"],
+      allowedHosts,
       maxUploadBytesInFlight: budget * 2 ** 20,
     }),
   );
@@ -140,6 +174,35 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   await store.close();
   log("info", "Stopped");
   return 0;
+}
+
+/**
+ * The host names a server bound to `hostname` answers to besides its
+ * loopback names: that address (every interface's, and the machine's name,
+ * when it binds all of them) and `allow`.
+ * @throws {TypeError} naming an entry of `allow` that is not a host name
+ */
+export function serverHosts(hostname: string, allow: string[]): string[] {
+  if (hostname !== "0.0.0.0" && hostname !== "::") {
+    return [hostname, ...allow].map(normalizeHost);
+  }
+  const names = [
+    ...Deno.networkInterfaces().map((i) => i.address),
+    Deno.hostname(),
+  ].flatMap((name) => {
+    try {
+      return [normalizeHost(name)];
+    } catch {
+      return []; // an IPv6 address with a zone (fe80::1%eth0): no URL has it
+    }
+  });
+  return [...names, ...allow.map(normalizeHost)];
+}
+
+/** Whether `hostname` is a loopback address: only this machine reaches it. */
+function isLoopback(hostname: string): boolean {
+  return LOOPBACK_HOSTS.includes(normalizeHost(hostname)) ||
+    /^127\./.test(hostname);
 }
 
 if (import.meta.main) Deno.exit(await main());

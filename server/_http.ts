@@ -8,6 +8,7 @@
 import { Buffer } from "node:buffer";
 import { QueueFullError } from "../common/errors.ts";
 import { HttpError } from "./errors.ts";
+import { PAGE_CSP } from "./_security.ts";
 
 /** What the browser may load: the web app, and modules it shares with Deno. */
 const FOLDERS = {
@@ -58,8 +59,7 @@ export async function page(
     return new Response(body, {
       headers: {
         "content-type": type,
-        "content-security-policy":
-          "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'",
+        "content-security-policy": PAGE_CSP,
       },
     });
   } catch {
@@ -116,8 +116,22 @@ export function tooLarge(max: number): HttpError {
   );
 }
 
-/** A JSON body up to `max` bytes; 400 when it is not JSON. */
+/**
+ * A JSON body up to `max` bytes; 415 unless it is sent as application/json
+ * (a form of another site can send text/plain without asking), 400 when it
+ * is not JSON.
+ */
 export async function readJson(req: Request, max: number): Promise<unknown> {
+  const type = req.headers.get("content-type") ?? "";
+  if (type.split(";")[0]!.trim().toLowerCase() !== "application/json") {
+    throw new HttpError(
+      415,
+      "unsupported_media_type",
+      `Send the body as application/json, not ${
+        type ? `"${type}"` : "without a Content-Type"
+      }`,
+    );
+  }
   const text = new TextDecoder().decode(await readBody(req, max));
   try {
     return JSON.parse(text);

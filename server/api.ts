@@ -1,8 +1,8 @@
 /**
  * The HTTP API and the web page, as one request handler over the job store
  * and the worker: each resource's routes live in routes/ and are mounted
- * here, behind the token check, the upload budget and the one error
- * handler. Listening is the caller's (server.ts).
+ * here, behind the Host, origin and token checks, the upload budget and the
+ * one error handler. Listening is the caller's (server.ts).
  *
  * @module
  */
@@ -13,6 +13,13 @@ import type { Logger } from "../render/log.ts";
 import { errorResponse } from "./errors.ts";
 import { authorize, withRequestScope } from "./_http.ts";
 import { Router } from "./_router.ts";
+import {
+  checkHost,
+  checkOrigin,
+  LOOPBACK_HOSTS,
+  normalizeHost,
+  secureHeaders,
+} from "./_security.ts";
 import { meteredRequest, UploadBudget } from "./_upload_budget.ts";
 import { serverContext } from "./routes/_context.ts";
 import { batchFileRoutes } from "./routes/batch_files.ts";
@@ -27,8 +34,21 @@ export interface ServerDeps {
   store: JobStore;
   worker: BatchWorker;
   metrics: Metrics;
-  /** Required as `Authorization: Bearer …` on /api when set. */
+  /**
+   * Required as `Authorization: Bearer …` (or `?token=`) on /api, /metrics
+   * and /healthz when set.
+   */
   token?: string;
+  /** Answer /healthz without the token (a probe that cannot send one). @default false */
+  publicHealthz?: boolean;
+  /**
+   * Host names (any port) the server answers to besides localhost,
+   * 127.0.0.1 and [::1]; a request naming another gets 421. "*" answers
+   * any name. Unset, no name is refused: the handler does not know where it
+   * listens, so server.ts passes its listen address and --allow-host.
+   * @default any name
+   */
+  allowedHosts?: readonly string[];
   /** Largest request body, bytes. @default 50 MiB */
   maxUploadBytes?: number;
   /**
@@ -67,6 +87,8 @@ export function createHandler(
 ): (req: Request) => Promise<Response> {
   const ctx = serverContext(deps);
   const { log } = ctx;
+  const hosts = deps.allowedHosts &&
+    new Set([...LOOPBACK_HOSTS, ...deps.allowedHosts.map(normalizeHost)]);
   const budget = new UploadBudget(
     deps.maxUploadBytesInFlight ?? 256 * 2 ** 20,
   );
@@ -80,21 +102,31 @@ export function createHandler(
 
   return async function handle(req: Request): Promise<Response> {
     const requestId = crypto.randomUUID().slice(0, 8);
+    let response: Response;
     try {
       const url = new URL(req.url);
-      if (url.pathname.startsWith("/api/") && deps.token) {
+      if (hosts) checkHost(url, hosts);
+      checkOrigin(req, url);
+      if (deps.token && needsToken(url.pathname, deps.publicHealthz)) {
         authorize(req, url, deps.token);
       }
       using lease = budget.lease();
       const metered = meteredRequest(req, lease, ctx.maxUploadBytes);
-      const response = await withRequestScope(
+      response = await withRequestScope(
         metered,
         () => app.handle(metered, url),
       );
       response.headers.set("x-request-id", requestId);
-      return response;
     } catch (error) {
-      return errorResponse(error, requestId, log);
+      response = errorResponse(error, requestId, log);
     }
+    secureHeaders(response.headers);
+    return response;
   };
+}
+
+/** Whether `path` is behind the token: the API, metrics and health. */
+function needsToken(path: string, publicHealthz = false): boolean {
+  if (path === "/healthz") return !publicHealthz;
+  return path.startsWith("/api/") || path === "/metrics";
 }
