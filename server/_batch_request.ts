@@ -16,6 +16,7 @@ import {
   parseTemplate,
   type Template,
 } from "../template/parse.ts";
+import { checkJsonText } from "../template/json_limits.ts";
 import { preflight } from "../template/preflight.ts";
 import { checkVectorExport } from "../template/vector_preflight.ts";
 import {
@@ -191,8 +192,10 @@ export async function formTemplate(
   }
   if (!(templateFile instanceof UploadedFile)) return undefined;
   let doc: unknown;
+  const text = await templateFile.text();
+  checkJsonText(text, templateFile.name || "templateFile");
   try {
-    doc = JSON.parse(await templateFile.text());
+    doc = JSON.parse(text);
   } catch (error) {
     throw new TemplateError(
       `Cannot parse template ${templateFile.name}: ${(error as Error).message}`,

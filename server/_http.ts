@@ -7,6 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import { QueueFullError } from "../common/errors.ts";
+import { checkJsonText } from "../template/json_limits.ts";
 import { HttpError } from "./errors.ts";
 import { PAGE_CSP } from "./_security.ts";
 
@@ -133,6 +134,9 @@ export async function readJson(req: Request, max: number): Promise<unknown> {
     );
   }
   const text = new TextDecoder().decode(await readBody(req, max));
+  // Its nesting and size first: JSON.parse() of a 10 MB array nested 5
+  // million deep takes seconds (and the rest of the server with it).
+  checkJsonText(text, "the JSON body");
   try {
     return JSON.parse(text);
   } catch (error) {

@@ -114,3 +114,31 @@ Deno.test("a preview with a row of a batch that does not exist is a 404, a row t
   assert.equal(noRow.status, 404);
   assert.match((await noRow.json()).message, /has no row 9999/);
 });
+
+Deno.test("a template 5 million arrays deep is refused before JSON.parse, as a JSON body and as a form upload", async (t) => {
+  await using server = await app();
+  const depth = 5_000_000;
+  const text = `{"name":"Deep","size":{"width":6,"height":4,"unit":"in"},` +
+    `"canvas":{"objects":[]},"x":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+  await t.step("POST /api/templates", async () => {
+    const res = await server.call("/api/templates", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: text,
+    });
+    assert.equal(res.status, 422);
+    assert.match((await res.json()).message, /the JSON body.*nested.*deep/);
+  });
+  await t.step("POST /api/check with templateFile", async () => {
+    const form = new FormData();
+    form.append("templateFile", new File([text], "deep.json"));
+    form.append("data", new File(["name\nAnn\n"], "d.csv"));
+    const res = await server.call("/api/check", { method: "POST", body: form });
+    assert.equal(res.status, 422);
+    assert.match((await res.json()).message, /deep\.json.*nested.*deep/);
+  });
+  assert.deepEqual(
+    (await server.store.listTemplates()).map((t) => t.name).includes("Deep"),
+    false,
+  );
+});
