@@ -6,7 +6,7 @@
  * @module
  */
 import type { PdfMode, RendererMode } from "../render/renderer.ts";
-import { writeFileAtomic } from "./output.ts";
+import { type AtomicWriteOptions, writeFileAtomic } from "./output.ts";
 
 /** What happened to one record. */
 export interface ManifestEntry {
@@ -56,10 +56,16 @@ export function formatManifest(manifest: Manifest): string {
   return `${top},\n  "records": [\n${lines}\n  ]\n}\n`;
 }
 
-/** Writes `dir/manifest.json` atomically. */
+/** Writes `dir/manifest.json` atomically (a temporary file, then a rename). */
 export function writeManifest(
   dir: string,
   manifest: Manifest,
+  options?: AtomicWriteOptions,
 ): Promise<string> {
-  return writeFileAtomic(dir, "manifest.json", formatManifest(manifest));
+  return writeFileAtomic(
+    dir,
+    "manifest.json",
+    formatManifest(manifest),
+    options,
+  );
 }

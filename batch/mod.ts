@@ -1,6 +1,7 @@
 /**
  * Batches: reading the CSV, running a batch end to end, the output folder,
- * its manifest, and batches as jobs (store, worker, metrics).
+ * its manifest and the check of its pieces, and batches as jobs (store,
+ * worker, metrics).
  *
  * @module
  */
@@ -8,6 +9,7 @@ export * from "./csv.ts";
 export * from "./manifest.ts";
 export * from "./metrics.ts";
 export * from "./output.ts";
+export * from "./piece_check.ts";
 export * from "./run.ts";
 export * from "./store.ts";
 export * from "./worker.ts";

@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { diskFull, randomTag } from "./_disk.ts";
 
 // Control characters are exactly what this pattern is for.
 // deno-lint-ignore no-control-regex
@@ -42,21 +43,37 @@ export function pieceFileName(
   return `${stem}${safe ? `-${safe}` : ""}.${extension}`;
 }
 
-/** Writes `bytes` to `dir/name` through a temporary file and a rename. */
+/** Options for {@linkcode writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /**
+   * Called once the bytes are in the temporary file, right before it takes
+   * its final name; throwing stops the write (the temporary file goes). A
+   * worker checks here that it still holds its batch's lease.
+   */
+  beforeRename?: () => Promise<void>;
+}
+
+/**
+ * Writes `bytes` to `dir/name` through a temporary file and a rename, so the
+ * final name never holds part of a file. A full disk throws
+ * `DiskFullError` naming the file and the folder.
+ */
 export async function writeFileAtomic(
   dir: string,
   name: string,
   bytes: Uint8Array | string,
+  options: AtomicWriteOptions = {},
 ): Promise<string> {
   const path = join(dir, name);
-  const tmp = join(dir, `.${name}.${crypto.randomUUID().slice(0, 8)}.tmp`);
+  const tmp = join(dir, `.${name}.${randomTag()}.tmp`);
   try {
     if (typeof bytes === "string") await Deno.writeTextFile(tmp, bytes);
     else await Deno.writeFile(tmp, bytes);
+    await options.beforeRename?.();
     await Deno.rename(tmp, path);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
-    throw error;
+    throw await diskFull(error, name, dir);
   }
   return path;
 }

@@ -90,3 +90,33 @@ export class QueueFullError extends PressrunError {
     this.retryAfter = retryAfter;
   }
 }
+
+/**
+ * The disk under a folder pressrun writes to is full (ENOSPC, or Deno KV's
+ * "database or disk is full"). Not the user's input: exit 1 on the command
+ * line; HTTP 507. The message names the folder and its free bytes.
+ */
+export class DiskFullError extends PressrunError {
+  override name = "DiskFullError";
+  /** The folder that could not be written. */
+  readonly folder: string;
+  /** Bytes free there when it was noticed, when known. */
+  readonly freeBytes?: number;
+  constructor(
+    message: string,
+    options: ErrorOptions & { folder: string; freeBytes?: number },
+  ) {
+    super(message, options);
+    this.folder = options.folder;
+    this.freeBytes = options.freeBytes;
+  }
+}
+
+/**
+ * A worker's lease on a running batch is gone: another worker took the batch
+ * over (this one was silent too long), or the batch ended. The worker stops
+ * rendering it and writes nothing more for it.
+ */
+export class LeaseLostError extends PressrunError {
+  override name = "LeaseLostError";
+}
