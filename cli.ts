@@ -1,6 +1,7 @@
 /**
  * The command line: `deno run -A cli.ts render --template T --data D --out DIR`.
- * Exit codes: 0 ok, 1 some records failed, 2 bad usage or input.
+ * Exit codes: 0 ok, 1 some records failed (or the disk filled: "disk full",
+ * naming the folder), 2 bad usage or input.
  *
  * @module
  */
@@ -55,7 +56,8 @@ Options:
   --quiet               no progress, only errors
   -h, --help            this help
 
-Exit codes: 0 all records rendered, 1 some records failed, 2 bad usage or input.`;
+Exit codes: 0 all records rendered, 1 some records failed (or the disk is full),
+2 bad usage or input.`;
 
 /** Top-level usage. */
 export const USAGE = `Usage: pressrun <command> [options]

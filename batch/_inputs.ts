@@ -19,6 +19,7 @@ import type { Logger } from "../render/log.ts";
 import type { PdfMode } from "../render/renderer.ts";
 import { type CsvRecord, type Delimiter, readCsv, scanCsv } from "./csv.ts";
 import type { BatchOptions } from "./run.ts";
+import { writingTo } from "./_disk.ts";
 
 /** What a batch renders from, every part checked. */
 export interface BatchInputs {
@@ -58,7 +59,11 @@ export async function prepareInputs(
   if (pdfMode === "vector") {
     await warnOfCffFonts(template, assets, options, log);
   }
-  await Deno.mkdir(options.out, { recursive: true });
+  await writingTo(
+    options.out,
+    "the output folder",
+    () => Deno.mkdir(options.out, { recursive: true }),
+  );
   await removeLeftovers(options.out);
   return { template, assets, spec, total };
 }

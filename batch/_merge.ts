@@ -2,17 +2,23 @@
  * The merged PDF of a batch: every piece in record order, written to a
  * temporary file as the pieces come and renamed to `merged.pdf` at the end.
  * One path for every piece: a vector piece's PDF, a raster piece's, or a
- * piece kept from an earlier run read back from its file. Objects the pieces
+ * piece kept from an earlier run (read back and checked). Objects the pieces
  * share (the font subsets and images of one print chunk, a background image)
- * are stored once ({@linkcode MergedChunks}).
+ * are stored once ({@linkcode MergedChunks}). A piece that cannot be merged
+ * is named in the error; the merged.pdf of an earlier run is removed when a
+ * new one starts, so no stale file stands under the name.
  *
  * @module
  */
 import { join } from "node:path";
+import { PressrunError } from "../common/errors.ts";
 import { MergedChunks } from "../pdf/chunks.ts";
 import type { Template } from "../template/parse.ts";
 import type { BatchLedger } from "./_ledger.ts";
 import type { MergePage } from "./_record.ts";
+import { randomTag, writingTo } from "./_disk.ts";
+
+const MERGED = "merged.pdf";
 
 /** `merged.pdf`, built as the records' pages come, in record order. */
 export class MergedOutput implements AsyncDisposable {
@@ -39,17 +45,29 @@ export class MergedOutput implements AsyncDisposable {
   }
 
   /**
-   * Opens the temporary file in `out` (named so that a later run removes it
-   * if this one is killed).
+   * Removes the merged.pdf of an earlier run, and opens the temporary file
+   * in `out` (named so that a later run removes it if this one is killed).
+   * `fence` is called before anything under a final name changes.
    */
   static async open(
     out: string,
     template: Template,
-    ledger: BatchLedger,
+    options: { ledger: BatchLedger; fence?: () => Promise<void> },
   ): Promise<MergedOutput> {
-    const tmp = join(out, `.merged.pdf.${crypto.randomUUID().slice(0, 8)}.tmp`);
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    return new MergedOutput(out, tmp, file, { template, ledger });
+    await options.fence?.();
+    await Deno.remove(join(out, MERGED)).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+    const tmp = join(out, `.${MERGED}.${randomTag()}.tmp`);
+    const file = await writingTo(
+      out,
+      MERGED,
+      () => Deno.open(tmp, { write: true, createNew: true }),
+    );
+    return new MergedOutput(out, tmp, file, {
+      template,
+      ledger: options.ledger,
+    });
   }
 
   /** Pages added so far. */
@@ -68,17 +86,30 @@ export class MergedOutput implements AsyncDisposable {
     }
     if (this.#gap || page === null) return;
     const t0 = performance.now();
-    const pdf = typeof page === "string" ? await Deno.readFile(page) : page;
-    await this.#write(await this.#merged.add(pdf));
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.#merged.add(page.pdf);
+    } catch (error) {
+      throw new PressrunError(
+        `Cannot add ${page.file} to ${MERGED}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    await this.#write(bytes);
     this.#ledger.spent({ merge: performance.now() - t0 });
   }
 
-  /** Writes the end of the file and renames it to `merged.pdf`. */
-  async finish(): Promise<void> {
+  /**
+   * Writes the end of the file and renames it to `merged.pdf`; `fence` is
+   * called right before the rename.
+   */
+  async finish(fence?: () => Promise<void>): Promise<void> {
     await this.#write(this.#merged.end());
+    await writingTo(this.#dir, MERGED, () => this.#file!.sync());
     this.#file?.close();
     this.#file = undefined;
-    await Deno.rename(this.#tmp, join(this.#dir, "merged.pdf"));
+    await fence?.();
+    await Deno.rename(this.#tmp, join(this.#dir, MERGED));
   }
 
   /** Closes and removes the temporary file unless `finish()` renamed it. Safe twice. */
@@ -95,9 +126,11 @@ export class MergedOutput implements AsyncDisposable {
 
   async #write(bytes: Uint8Array): Promise<void> {
     const file = this.#file;
-    if (!file) throw new Error("Cannot write merged.pdf: it is closed");
-    for (let written = 0; written < bytes.length;) {
-      written += await file.write(bytes.subarray(written));
-    }
+    if (!file) throw new Error(`Cannot write ${MERGED}: it is closed`);
+    await writingTo(this.#dir, MERGED, async () => {
+      for (let written = 0; written < bytes.length;) {
+        written += await file.write(bytes.subarray(written));
+      }
+    });
   }
 }

@@ -25,6 +25,11 @@ export interface PieceOutput {
   /** File name label with placeholders, e.g. "{{lastName}}". */
   name?: string;
   template: Template;
+  /**
+   * Called before a written piece takes its final name; throws to stop it
+   * (see `BatchOptions.fence`).
+   */
+  fence?: () => Promise<void>;
 }
 
 /** A piece written: its manifest fields and the ms each step took. */
@@ -69,7 +74,9 @@ export async function writePiece(
     label,
   );
   const t1 = performance.now();
-  await writeFileAtomic(output.out, file, bytes);
+  await writeFileAtomic(output.out, file, bytes, {
+    beforeRename: output.fence,
+  });
   const hash = await sha256(bytes);
   return {
     file,

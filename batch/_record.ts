@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { DiskFullError, LeaseLostError } from "../common/errors.ts";
 import type { Logger } from "../render/log.ts";
 import type { RenderedPiece } from "../render/render_page.ts";
 import type { Renderer } from "../render/renderer.ts";
@@ -17,14 +17,16 @@ import type { CsvRecord } from "./csv.ts";
 import type { BatchLedger } from "./_ledger.ts";
 import type { ManifestEntry } from "./manifest.ts";
 import { type PieceOutput, writePiece } from "./_piece.ts";
+import { checkPiece } from "./piece_check.ts";
 import type { BatchOptions } from "./run.ts";
 
 /**
- * What a record adds to the merged PDF: its piece's one-page PDF, the path
- * of its piece kept from an earlier run, or null for no page (failed, or not
- * a PDF); undefined when it was not rendered because the batch was aborted.
+ * What a record adds to the merged PDF: its piece's one-page PDF (rendered
+ * now, or kept from an earlier run and checked) and its file name, or null
+ * for no page (failed, or not a PDF); undefined when it was not rendered
+ * because the batch was aborted.
  */
-export type MergePage = Uint8Array | string | null | undefined;
+export type MergePage = { file: string; pdf: Uint8Array } | null | undefined;
 
 /** What {@linkcode RecordRunner} works with; fixed for a batch. */
 export interface RecordJob {
@@ -51,18 +53,30 @@ export class RecordRunner {
     this.#job = job;
   }
 
-  /** Keeps, renders or fails `record`; its page for the merged PDF. */
+  /**
+   * Keeps, renders or fails `record`; its page for the merged PDF. A piece
+   * of an earlier run is kept only if its file still matches its entry
+   * (size and SHA-256); one that does not is logged and rendered again.
+   */
   async run(record: CsvRecord): Promise<MergePage> {
     const kept = this.#job.options.resume?.get(record.index);
-    if (kept?.status === "ok" && kept.file) return await this.#keep(kept);
+    if (kept?.status === "ok" && kept.file) {
+      const check = await checkPiece(this.#job.output.out, kept);
+      if (check.ok) return await this.#keep(kept, check.bytes);
+      this.#job.log(
+        "warn",
+        `Record ${record.index}: ${check.problem}; rendering it again`,
+        { record: record.index, file: kept.file },
+      );
+    }
     return await this.#render(record);
   }
 
-  async #keep(kept: ManifestEntry): Promise<MergePage> {
+  async #keep(kept: ManifestEntry, bytes: Uint8Array): Promise<MergePage> {
     const { ledger, output } = this.#job;
     ledger.kept(kept);
     await this.#told(kept);
-    return output.format === "pdf" ? join(output.out, kept.file!) : null;
+    return output.format === "pdf" ? { file: kept.file!, pdf: bytes } : null;
   }
 
   async #render(record: CsvRecord): Promise<MergePage> {
@@ -96,9 +110,14 @@ export class RecordRunner {
         pdf: written.pdfMs,
         write: written.writeMs,
       });
-      page = written.pdf ?? null;
+      page = written.pdf ? { file: written.file, pdf: written.pdf } : null;
     } catch (error) {
       if (options.signal?.aborted) return undefined; // listed as not rendered
+      // Not the record's fault: the batch stops (the record is listed as not
+      // rendered), whatever `onError` says.
+      if (error instanceof DiskFullError || error instanceof LeaseLostError) {
+        throw error;
+      }
       this.#fail(entry, record, error as Error);
       entry.ms = Math.round(performance.now() - t0);
     }

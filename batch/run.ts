@@ -98,6 +98,13 @@ export interface BatchOptions {
   thumbnail?: number;
   /** The asset policy (remote images are off unless enabled here). */
   assets?: AssetResolverOptions;
+  /**
+   * Called before each file the batch writes takes its final name (a
+   * piece, merged.pdf, manifest.json); throwing stops that write. A worker
+   * passes a check of its lease on the batch, so that once another worker
+   * has taken the batch over it writes nothing more.
+   */
+  fence?: () => Promise<void>;
   /** @default silent */
   log?: Logger;
   signal?: AbortSignal;
@@ -117,7 +124,10 @@ export class BatchFailedError extends PressrunError {
  * Renders every record of `data` with `template` into `out`. Input errors
  * (template, CSV, missing columns) throw before anything is written. Failed
  * records are listed in the manifest; with `onError: "fail"` the batch stops
- * and throws {@linkcode BatchFailedError}.
+ * and throws {@linkcode BatchFailedError}. A full disk stops it whatever
+ * `onError` says, with a `DiskFullError` naming the folder; every file is
+ * written under a temporary name first, so none is left half-written, and
+ * manifest.json is the last complete one.
  */
 export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   const { signal } = options;
@@ -159,6 +169,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     : await Browser.launch(options.browser);
   let renderer: Renderer | undefined;
   let merged: MergedOutput | undefined;
+  let thrown: { error: unknown } | undefined;
   try {
     renderer = await openRenderer(browser, inputs.spec, options, {
       concurrency,
@@ -167,7 +178,10 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       log,
     });
     if (options.merge) {
-      merged = await MergedOutput.open(options.out, inputs.template, ledger);
+      merged = await MergedOutput.open(options.out, inputs.template, {
+        ledger,
+        fence: options.fence,
+      });
     }
     ledger.ready();
     const runner = new RecordRunner({
@@ -177,6 +191,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
         total: inputs.total,
         name: options.name,
         template: inputs.template,
+        fence: options.fence,
       },
       assets: inputs.assets,
       renderer,
@@ -205,22 +220,33 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       merged && merged.pageCount > 0 && !ledger.firstFailure &&
       !signal?.aborted
     ) {
-      await merged.finish();
+      await merged.finish(options.fence);
       ledger.mergeWritten();
     }
   } catch (error) {
-    if (!ledger.firstFailure) throw error;
+    if (!ledger.firstFailure) thrown = { error };
   } finally {
+    // The merge's temporary file goes first: on a full disk that frees room
+    // for the manifest.
     await merged?.close();
     await renderer?.close();
     if (ownBrowser) await browser.close();
-    if (ledger.finished > 0 || ledger.firstFailure) {
+  }
+  if (ledger.finished > 0 || ledger.firstFailure) {
+    try {
       await writeManifest(
         options.out,
         ledger.result(modeOf(renderer)).manifest,
+        { beforeRename: options.fence },
       );
+    } catch (error) {
+      // The error that stopped the batch says more; the manifest left in
+      // place is the last complete one.
+      if (!thrown) throw error;
+      log("warn", `Cannot write manifest.json: ${(error as Error).message}`);
     }
   }
+  if (thrown) throw thrown.error;
   signal?.throwIfAborted();
   return finish(ledger.result(modeOf(renderer)), ledger.firstFailure, log);
 }
