@@ -8,17 +8,28 @@
 import { join, resolve } from "node:path";
 import type { RendererChoice } from "../render/orchestrator.ts";
 import type { PdfMode, RendererMode } from "../render/renderer.ts";
-import {
-  loadTemplate,
-  parseTemplate,
-  type Template,
-} from "../template/parse.ts";
-import {
-  ForbiddenError,
-  NotFoundError,
-  PressrunError,
-} from "../common/errors.ts";
+import { NotFoundError } from "../common/errors.ts";
+import { isTerminal } from "../common/rules.js";
 import type { ManifestEntry } from "./manifest.ts";
+import { type DamagedPiece, damagedPieces } from "./piece_check.ts";
+import { retryBusy } from "./_kv.ts";
+import {
+  assertLease,
+  type Lease,
+  leaseCheck,
+  leaseKey,
+  type LeaseRecord,
+  statusKey,
+  updateStatus,
+} from "./_lease.ts";
+import { diskFull, writingTo } from "./_disk.ts";
+import {
+  DataFolder,
+  type DataSpace,
+  safeId,
+  type StoreOptions,
+} from "./_data_folder.ts";
+import { type TemplateInfo, TemplateLibrary } from "./_templates.ts";
 import {
   type BatchEnd,
   type BatchProgress,
@@ -31,6 +42,10 @@ import {
   type StatusChange,
 } from "./store_states.ts";
 import type { BATCH_STATES } from "../common/rules.js";
+
+export type { Lease } from "./_lease.ts";
+export type { DataSpace, StoreOptions } from "./_data_folder.ts";
+export type { TemplateInfo } from "./_templates.ts";
 
 /** Where a batch is in its life: one of common/rules.js's `BATCH_STATES`. */
 export type BatchState = typeof BATCH_STATES[number];
@@ -75,40 +90,40 @@ export interface BatchStatus {
   heartbeatAt?: number;
 }
 
-/** A template in the library. */
-export interface TemplateInfo {
-  id: string;
-  name: string;
-  fields: string[];
-  size: { width: number; height: number; unit: string };
-  builtIn: boolean;
-}
-
-const EXAMPLES = new URL("../examples/", import.meta.url);
+/** A batch a worker claimed, with its lease for the writes it makes. */
+export type ClaimedBatch = BatchStatus & { lease: Lease };
 
 /** Templates, batches and results under one data folder. */
 export class JobStore implements AsyncDisposable {
   #kv: Deno.Kv;
   #dir: string;
-  #builtIn = new Map<string, { info: TemplateInfo; path: string }>();
+  #folder: DataFolder;
+  #templates: TemplateLibrary;
   #closed = false;
 
-  private constructor(kv: Deno.Kv, dir: string) {
+  private constructor(
+    kv: Deno.Kv,
+    folder: DataFolder,
+    templates: TemplateLibrary,
+  ) {
     this.#kv = kv;
-    this.#dir = dir;
+    this.#dir = folder.dir;
+    this.#folder = folder;
+    this.#templates = templates;
   }
 
-  /** Opens (creating if needed) the store in `dir`. */
-  static async open(dir: string): Promise<JobStore> {
-    const full = resolve(dir);
-    await Deno.mkdir(join(full, "templates"), { recursive: true });
-    await Deno.mkdir(join(full, "batches"), { recursive: true });
-    const store = new JobStore(
-      await Deno.openKv(join(full, "pressrun.kv")),
-      full,
-    );
-    await store.#loadExamples();
-    return store;
+  /**
+   * Opens (creating if needed) the store in `dir`, and makes its reserve
+   * file if the disk has room.
+   * @throws {DiskFullError} If the disk is too full to open the KV file.
+   */
+  static async open(
+    dir: string,
+    options: StoreOptions = {},
+  ): Promise<JobStore> {
+    const folder = new DataFolder(resolve(dir), options);
+    const kv = await folder.open();
+    return new JobStore(kv, folder, await TemplateLibrary.load(kv, folder));
   }
 
   /** The data folder. */
@@ -116,72 +131,47 @@ export class JobStore implements AsyncDisposable {
     return this.#dir;
   }
 
-  async #loadExamples(): Promise<void> {
-    for await (const entry of Deno.readDir(EXAMPLES)) {
-      if (!entry.isDirectory) continue;
-      const path = join(EXAMPLES.pathname, entry.name, "template.json");
-      try {
-        const template = await loadTemplate(path);
-        this.#builtIn.set(entry.name, {
-          info: describe(entry.name, template, true),
-          path,
-        });
-      } catch {
-        // A folder without a template is not an example.
-      }
-    }
+  /** The KV file, for a thread that opens its own handle (the heartbeat). */
+  get kvPath(): string {
+    return this.#folder.kvPath;
+  }
+
+  /** Bytes free in the data folder, whether it takes a write, the reserve. */
+  space(): Promise<DataSpace> {
+    return this.#folder.space();
+  }
+
+  /**
+   * Whether the data folder has more than the bytes it keeps free (making
+   * the reserve file again first, if it was used and there is room now).
+   */
+  hasRoom(): Promise<boolean> {
+    return this.#folder.hasRoom();
   }
 
   // --- templates ---------------------------------------------------------
 
   /** Every template, built-in examples first. */
-  async listTemplates(): Promise<TemplateInfo[]> {
-    const own: TemplateInfo[] = [];
-    for await (
-      const e of this.#kv.list<TemplateInfo>({ prefix: ["templates"] })
-    ) {
-      own.push(e.value);
-    }
-    return [...[...this.#builtIn.values()].map((b) => b.info), ...own];
+  listTemplates(): Promise<TemplateInfo[]> {
+    return this.#templates.list();
   }
 
   /** A template's library entry and the file it lives in. */
-  async template(id: string): Promise<{ info: TemplateInfo; path: string }> {
-    const builtIn = this.#builtIn.get(id);
-    if (builtIn) return builtIn;
-    const entry = await this.#kv.get<TemplateInfo>(["templates", id]);
-    if (!entry.value) throw new NotFoundError(`No template "${id}"`);
-    return { info: entry.value, path: this.#templatePath(id) };
+  template(id: string): Promise<{ info: TemplateInfo; path: string }> {
+    return this.#templates.get(id);
   }
 
-  /** Validates and stores a template document; returns its entry. */
-  async addTemplate(doc: unknown): Promise<TemplateInfo> {
-    const id = crypto.randomUUID();
-    const path = this.#templatePath(id);
-    const template = parseTemplate(doc, {
-      source: "the uploaded template",
-      baseDir: join(this.#dir, "templates"),
-    });
-    const info = describe(id, template, false);
-    await Deno.writeTextFile(path, JSON.stringify(doc));
-    await this.#kv.set(["templates", id], info);
-    return info;
+  /**
+   * Validates and stores a template document; returns its entry.
+   * @throws {DiskFullError} If the disk has no room for it (nothing stored).
+   */
+  addTemplate(doc: unknown): Promise<TemplateInfo> {
+    return this.#templates.add(doc);
   }
 
   /** Removes a stored template; built-in ones cannot be removed. */
-  async deleteTemplate(id: string): Promise<void> {
-    if (this.#builtIn.has(id)) {
-      throw new ForbiddenError(
-        `Template "${id}" is built in and cannot be deleted`,
-      );
-    }
-    await this.template(id);
-    await this.#kv.delete(["templates", id]);
-    await Deno.remove(this.#templatePath(id)).catch(() => {});
-  }
-
-  #templatePath(id: string): string {
-    return join(this.#dir, "templates", `${safeId(id)}.json`);
+  deleteTemplate(id: string): Promise<void> {
+    return this.#templates.delete(id);
   }
 
   // --- batches -----------------------------------------------------------
@@ -194,7 +184,11 @@ export class JobStore implements AsyncDisposable {
   /**
    * Creates a queued batch from a template file and CSV bytes already
    * checked by the caller. A library template is used in place; an uploaded
-   * one is stored in the batch's folder.
+   * one is stored in the batch's folder. The folder is written under a
+   * temporary name and renamed when complete.
+   * @throws {DiskFullError} If the data folder has not the room to keep free
+   * beside the inputs (checked before anything is written), or fills while
+   * they are written (then nothing is left of the batch).
    */
   async createBatch(input: {
     templatePath: string;
@@ -207,15 +201,30 @@ export class JobStore implements AsyncDisposable {
   }): Promise<BatchStatus> {
     const id = crypto.randomUUID();
     const dir = this.batchDir(id);
-    await Deno.mkdir(join(dir, "out"), { recursive: true });
-    await Deno.mkdir(join(dir, "thumbs"), { recursive: true });
-    await Deno.writeFile(join(dir, "data.csv"), input.csv);
-    let templatePath = resolve(input.templatePath);
-    if (input.templateDoc !== undefined) {
-      templatePath = join(dir, "template.json");
-      await Deno.writeTextFile(templatePath, JSON.stringify(input.templateDoc));
+    const doc = input.templateDoc === undefined
+      ? undefined
+      : JSON.stringify(input.templateDoc);
+    await this.#folder.needRoom(
+      input.csv.length + (doc?.length ?? 0),
+      "a new batch",
+    );
+    const staging = this.#folder.stagingDir(id);
+    const templatePath = doc === undefined
+      ? resolve(input.templatePath)
+      : join(dir, "template.json");
+    try {
+      await Deno.mkdir(join(staging, "out"), { recursive: true });
+      await Deno.mkdir(join(staging, "thumbs"), { recursive: true });
+      await Deno.writeFile(join(staging, "data.csv"), input.csv);
+      if (doc !== undefined) {
+        await Deno.writeTextFile(join(staging, "template.json"), doc);
+      }
+      await Deno.writeTextFile(join(staging, "template.path"), templatePath);
+      await Deno.rename(staging, dir);
+    } catch (error) {
+      await Deno.remove(staging, { recursive: true }).catch(() => {});
+      throw await diskFull(error, "a new batch", this.#dir);
     }
-    await Deno.writeTextFile(join(dir, "template.path"), templatePath);
     const status: BatchStatus = {
       id,
       state: "queued",
@@ -228,7 +237,12 @@ export class JobStore implements AsyncDisposable {
       template: input.template,
       options: input.options,
     };
-    await this.#kv.set(["batches", id], status);
+    try {
+      await retryBusy(() => this.#kv.set(statusKey(id), status));
+    } catch (error) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw await diskFull(error, "a new batch", this.#dir);
+    }
     return status;
   }
 
@@ -280,54 +294,84 @@ export class JobStore implements AsyncDisposable {
     return this.updateBatch(id, retrying);
   }
 
-  /** Ends a run: done, failed or cancelled. */
-  finish(id: string, end: BatchEnd): Promise<BatchStatus> {
-    return this.updateBatch(id, finishing(end, new Date()));
+  /**
+   * Ends a run: done, failed or cancelled. With the worker's `lease`, only
+   * while it holds, and the lease ends. On a full disk the reserve is freed
+   * to make room for this write.
+   */
+  finish(id: string, end: BatchEnd, lease?: Lease): Promise<BatchStatus> {
+    return this.#folder.lastWrite(
+      `the end of batch ${id}`,
+      () =>
+        updateStatus(this.#kv, id, finishing(end, new Date()), {
+          lease,
+          release: true,
+        }),
+    );
   }
 
-  /** Puts a running batch back in the queue (its worker is shutting down). */
-  requeue(id: string): Promise<BatchStatus> {
-    return this.updateBatch(id, requeueing);
+  /**
+   * Puts a running batch back in the queue (its worker is shutting down).
+   * With the worker's `lease`, only while it holds, and the lease ends.
+   */
+  requeue(id: string, lease?: Lease): Promise<BatchStatus> {
+    return this.#folder.lastWrite(
+      `batch ${id}`,
+      () =>
+        updateStatus<BatchStatus>(this.#kv, id, requeueing, {
+          lease,
+          release: true,
+        }),
+    );
   }
 
-  /** The running batch's worker is alive; returns the status it finds. */
-  heartbeat(id: string): Promise<BatchStatus> {
-    return this.updateBatch(id, beating(Date.now()));
+  /**
+   * The running batch's worker is alive; returns the status it finds. With
+   * the worker's `lease`, only while it holds.
+   */
+  heartbeat(id: string, lease?: Lease): Promise<BatchStatus> {
+    return this.updateBatch(id, beating(Date.now()), lease);
   }
 
-  /** Records a running batch's progress (and a heartbeat). */
-  progress(id: string, progress: BatchProgress): Promise<BatchStatus> {
-    return this.updateBatch(id, progressing(progress, Date.now()));
+  /**
+   * Records a running batch's progress (and a heartbeat). With the worker's
+   * `lease`, only while it holds.
+   */
+  progress(
+    id: string,
+    progress: BatchProgress,
+    lease?: Lease,
+  ): Promise<BatchStatus> {
+    return this.updateBatch(id, progressing(progress, Date.now()), lease);
   }
 
   /**
    * Changes fields of a batch's status (read, merge, write, atomically). The
    * state changes have their own methods above.
+   * @throws {LeaseLostError} If `lease` is given and no longer holds.
    */
-  async updateBatch(
+  updateBatch(
     id: string,
     change: Partial<BatchStatus> | StatusChange,
+    lease?: Lease,
   ): Promise<BatchStatus> {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const entry = await this.#kv.get<BatchStatus>(["batches", id]);
-      if (!entry.value) throw new NotFoundError(`No batch "${id}"`);
-      const patch = typeof change === "function" ? change(entry.value) : change;
-      const next = { ...entry.value, ...patch };
-      const ok = await this.#kv.atomic().check(entry).set(["batches", id], next)
-        .commit();
-      if (ok.ok) return next;
-    }
-    throw new PressrunError(`Cannot update batch ${id}: too much contention`);
+    return writingTo(
+      this.#dir,
+      `batch ${id}`,
+      () => updateStatus<BatchStatus>(this.#kv, id, change, { lease }),
+    );
   }
 
   /**
    * Takes the oldest queued batch, or a running one whose worker stopped
-   * beating for `staleAfterMs`, for `worker`. Atomic across processes.
+   * beating for `staleAfterMs`, for `worker`. Atomic across processes: the
+   * status and a new lease are written in one commit, and the lease of a
+   * worker that ran the batch before is gone with it.
    */
   async claimNext(
     worker: string,
     staleAfterMs: number,
-  ): Promise<BatchStatus | undefined> {
+  ): Promise<ClaimedBatch | undefined> {
     const now = Date.now();
     const candidates: Deno.KvEntry<BatchStatus>[] = [];
     for await (const e of this.#kv.list<BatchStatus>({ prefix: ["batches"] })) {
@@ -346,16 +390,55 @@ export class JobStore implements AsyncDisposable {
         worker,
         heartbeatAt: now,
         startedAt: e.value.startedAt ?? new Date(now).toISOString(),
+        // What the last run merged is not this run's to claim.
+        merged: undefined,
       };
-      const ok = await this.#kv.atomic().check(e).set(e.key, next).commit();
-      if (ok.ok) return next;
+      const record: LeaseRecord = { worker, claimedAt: now };
+      const ok = await writingTo(
+        this.#dir,
+        "the queue",
+        () =>
+          retryBusy(() =>
+            this.#kv.atomic().check(e).set(e.key, next)
+              .set(leaseKey(next.id), record).commit()
+          ),
+      );
+      if (ok.ok) {
+        return {
+          ...next,
+          lease: { batch: next.id, worker, token: ok.versionstamp },
+        };
+      }
     }
     return undefined;
   }
 
-  /** Records the outcome of one record of a batch. */
-  async putPiece(id: string, entry: ManifestEntry): Promise<void> {
-    await this.#kv.set(["pieces", id, entry.index], entry);
+  /** @throws {LeaseLostError} Unless `lease` still holds its batch. */
+  checkLease(lease: Lease): Promise<void> {
+    return assertLease(this.#kv, lease);
+  }
+
+  /**
+   * Records the outcome of one record of a batch. With the worker's
+   * `lease`, only while it holds.
+   * @throws {LeaseLostError} If `lease` is given and no longer holds.
+   */
+  async putPiece(
+    id: string,
+    entry: ManifestEntry,
+    lease?: Lease,
+  ): Promise<void> {
+    const ok = await writingTo(
+      this.#dir,
+      `record ${entry.index} of batch ${id}`,
+      () =>
+        retryBusy(() => {
+          const op = this.#kv.atomic().set(["pieces", id, entry.index], entry);
+          if (lease) op.check(leaseCheck(lease));
+          return op.commit();
+        }),
+    );
+    if (!ok.ok && lease) await assertLease(this.#kv, lease);
   }
 
   /** Every record outcome stored for a batch, by index. */
@@ -367,6 +450,50 @@ export class JobStore implements AsyncDisposable {
       out.set(e.value.index, e.value);
     }
     return out;
+  }
+
+  /**
+   * Checks the files of a batch's rendered pieces against their entries
+   * (size, SHA-256) and returns the damaged ones. On a batch that has
+   * finished, each damaged piece is also marked failed (its error names the
+   * file and what is wrong), so that `retry()` renders it again.
+   */
+  async verifyPieces(id: string): Promise<DamagedPiece[]> {
+    await this.batch(id);
+    const entries = [...(await this.pieces(id)).values()]
+      .sort((a, b) => a.index - b.index);
+    const damaged = await damagedPieces(
+      join(this.batchDir(id), "out"),
+      entries,
+    );
+    if (damaged.length === 0 || !isTerminal((await this.batch(id)).state)) {
+      return damaged;
+    }
+    for (const { entry, problem } of damaged) {
+      const failed: ManifestEntry = {
+        ...entry,
+        status: "failed",
+        error: problem,
+      };
+      await writingTo(
+        this.#dir,
+        `batch ${id}`,
+        () =>
+          retryBusy(() => this.#kv.set(["pieces", id, entry.index], failed)),
+      );
+    }
+    await this.updateBatch(id, (s) =>
+      isTerminal(s.state)
+        ? {
+          failed: s.failed + damaged.length,
+          error: `${damaged.length} rendered ${
+            damaged.length === 1 ? "piece was" : "pieces were"
+          } damaged on disk (${damaged[0]!.problem}): retry to render ${
+            damaged.length === 1 ? "it" : "them"
+          } again`,
+        }
+        : {});
+    return damaged;
   }
 
   /** Closes the KV file. Safe to call twice. */
@@ -381,34 +508,4 @@ export class JobStore implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-function describe(
-  id: string,
-  template: Template,
-  builtIn: boolean,
-): TemplateInfo {
-  const g = template.geometry;
-  return {
-    id,
-    name: template.name,
-    fields: template.fields,
-    size: {
-      width: round(g.trimWidthPt / 72),
-      height: round(g.trimHeightPt / 72),
-      unit: "in",
-    },
-    builtIn,
-  };
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
-}
-
-function safeId(id: string): string {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) {
-    throw new NotFoundError(`No such id "${id}"`);
-  }
-  return id;
 }

@@ -2,19 +2,36 @@
  * The worker loop: claims queued batches from the store and renders them with
  * the shared core, one at a time, on one browser. A batch it was running when
  * its process died is taken up again (by it after a restart, or by another
- * worker) and finishes without re-rendering the pieces already done.
+ * worker) and finishes without re-rendering the pieces already done (those
+ * whose files still match their entries).
+ *
+ * A claim is a lease: a thread of its own renews it (a busy main thread
+ * cannot lose it), and every write for the batch — a piece's file, its
+ * entry, the progress, the end — first checks that the lease still holds.
+ * A worker that was silent long enough for another to take its batch over
+ * stops rendering it and writes nothing more for it.
+ *
+ * A full disk ends the batch as failed ("disk full"; `retry()` resumes it
+ * once there is room) and the worker takes no batch until the data folder
+ * has room again. Nothing that goes wrong with one batch stops the loop.
  *
  * @module
  */
 import { join } from "node:path";
-import { delay } from "../common/async.ts";
-import { PressrunError } from "../common/errors.ts";
+import { deadline, delay } from "../common/async.ts";
+import {
+  DiskFullError,
+  LeaseLostError,
+  PressrunError,
+} from "../common/errors.ts";
 import { Browser, type LaunchOptions } from "../render/browser.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
 import { BatchFailedError, runBatch } from "./run.ts";
 import type { Metrics } from "./metrics.ts";
-import type { BatchStatus, JobStore } from "./store.ts";
+import type { ClaimedBatch, JobStore } from "./store.ts";
 import type { ManifestEntry } from "./manifest.ts";
+import { writeFileAtomic } from "./output.ts";
+import { Heartbeat } from "./_heartbeat.ts";
 
 /** Options for {@linkcode BatchWorker}. */
 export interface WorkerOptions {
@@ -26,6 +43,13 @@ export interface WorkerOptions {
   pollMs?: number;
   /** A running batch whose worker is silent this long is taken over, ms. @default 5000 */
   staleAfterMs?: number;
+  /** How often the lease of the running batch is renewed, ms. @default 1000 */
+  heartbeatMs?: number;
+  /**
+   * The lease is no longer renewed once this process's main thread has been
+   * stuck this long, ms (see `Heartbeat`). @default 120000
+   */
+  maxStallMs?: number;
   /** Width of piece thumbnails, px. @default 320 */
   thumbnail?: number;
   /** Fetch http(s) template images (public addresses only). @default false */
@@ -47,6 +71,8 @@ export class BatchWorker implements AsyncDisposable {
   #loop: Promise<void> | undefined;
   #stopping = false;
   #current: { id: string; controller: AbortController } | undefined;
+  /** Renews the running batch's lease off the main thread; made on first use. */
+  #heartbeat: Heartbeat | undefined;
   /** Aborted to cut the idle wait short. */
   #wake = new AbortController();
 
@@ -66,9 +92,37 @@ export class BatchWorker implements AsyncDisposable {
     return this.#browser;
   }
 
+  /**
+   * The version of the browser this worker runs, or undefined when none is
+   * running; never launches one.
+   */
+  async browserVersion(timeoutMs = 5000): Promise<string | undefined> {
+    const browser = this.#options.browser instanceof Browser
+      ? this.#options.browser
+      : this.#browser;
+    if (!browser?.connected) return undefined;
+    return await deadline(browser.puppeteer.version(), timeoutMs);
+  }
+
   /** Starts the loop. */
   start(): void {
     this.#loop ??= this.#run();
+  }
+
+  /** The heartbeat thread, started with the first batch claimed. */
+  #startHeartbeat(): Heartbeat {
+    const heartbeat = Heartbeat.start({
+      kvPath: this.#store.kvPath,
+      everyMs: this.#options.heartbeatMs,
+      maxStallMs: this.#options.maxStallMs,
+    });
+    heartbeat.ready.then(() =>
+      this.#log(
+        "debug",
+        `Worker ${this.id}: the heartbeat thread is up (leases are renewed off the main thread)`,
+      )
+    );
+    return heartbeat;
   }
 
   /** Looks for work now instead of at the next poll. */
@@ -85,10 +139,21 @@ export class BatchWorker implements AsyncDisposable {
 
   async #run(): Promise<void> {
     const staleAfterMs = this.#options.staleAfterMs ?? 5_000;
+    let waitingForRoom = false;
     while (!this.#stopping) {
-      let batch: BatchStatus | undefined;
+      let batch: ClaimedBatch | undefined;
       try {
-        batch = await this.#store.claimNext(this.id, staleAfterMs);
+        const room = await this.#store.hasRoom();
+        if (room === waitingForRoom) {
+          waitingForRoom = !room;
+          this.#log(
+            room ? "info" : "warn",
+            room
+              ? `The data folder ${this.#store.dir} has room again: taking batches`
+              : `The data folder ${this.#store.dir} is nearly full: no batch is taken until there is room`,
+          );
+        }
+        if (room) batch = await this.#store.claimNext(this.id, staleAfterMs);
       } catch (error) {
         this.#log(
           "error",
@@ -96,7 +161,17 @@ export class BatchWorker implements AsyncDisposable {
         );
       }
       if (batch) {
-        await this.#render(batch);
+        try {
+          await this.#render(batch);
+        } catch (error) {
+          // #render records every end itself; this is a bug, not a reason to
+          // stop taking batches.
+          this.#log(
+            "error",
+            `Batch ${batch.id}: ${(error as Error)?.stack ?? error}`,
+            { batch: batch.id },
+          );
+        }
         continue;
       }
       // Until the next poll, or a poke.
@@ -107,86 +182,39 @@ export class BatchWorker implements AsyncDisposable {
     }
   }
 
-  async #render(batch: BatchStatus): Promise<void> {
-    const { id } = batch;
+  async #render(batch: ClaimedBatch): Promise<void> {
+    const { id, lease } = batch;
     const store = this.#store;
     const controller = new AbortController();
     this.#current = { id, controller };
     const log: Logger = (level, message, fields) =>
       this.#log(level, message, { batch: id, ...fields });
-    const resume = await store.pieces(id);
-    const kept = [...resume.values()].filter((e) => e.status === "ok").length;
-    log(
-      "info",
-      `Batch ${id}: starting${kept ? ` (${kept} pieces already done)` : ""}`,
-    );
-    const beat = setInterval(() => {
-      store.heartbeat(id)
-        .then((s) => {
-          if (s.cancelRequested) controller.abort(new CancelledError());
-        })
-        .catch(() => {});
-    }, 1000);
-    let lastWrite = 0;
-    const metrics = this.#options.metrics;
-    const dir = store.batchDir(id);
-    let fellBack = false;
+    // Renewed by the heartbeat thread (a blocked main thread cannot stop it)
+    // and from here (which covers the thread's start); stopped before the
+    // run's end is recorded.
+    const beat = this.#beat(batch, controller);
+    // Before a file takes its final name, and on every store write: is the
+    // batch still this worker's? If not, the run stops.
+    const fence = async () => {
+      const reason = controller.signal.reason;
+      if (reason instanceof LeaseLostError) throw reason;
+      await this.#holding(store.checkLease(lease), controller);
+    };
     try {
-      const result = await runBatch({
-        template: await store.batchTemplatePath(id),
-        data: join(dir, "data.csv"),
-        out: join(dir, "out"),
-        renderer: batch.options.renderer,
-        pdfMode: batch.options.pdfMode,
-        chunkSize: batch.options.chunkSize,
-        merge: batch.options.merge,
-        onError: batch.options.onError,
-        concurrency: this.#options.concurrency,
-        browser: await this.browser(),
+      const resume = await store.pieces(id);
+      const kept = [...resume.values()].filter((e) => e.status === "ok")
+        .length;
+      log(
+        "info",
+        `Batch ${id}: starting${kept ? ` (${kept} pieces already done)` : ""}`,
+      );
+      const result = await this.#runBatch(batch, {
         resume,
-        thumbnail: this.#options.thumbnail ?? 320,
-        assets: { allowRemote: this.#options.allowRemoteAssets ?? false },
-        signal: controller.signal,
+        controller,
+        fence,
         log,
-        rendering: {
-          onMode: (mode) => {
-            if (metrics) {
-              metrics.poolPages = mode === "persistent"
-                ? this.#options.concurrency ?? navigator.hardwareConcurrency
-                : 0;
-            }
-            if (
-              mode === "cluster" && metrics && !fellBack &&
-              batch.options.renderer === "auto"
-            ) {
-              fellBack = true;
-              metrics.fallbacks++;
-            }
-          },
-        },
-        onRecord: async (entry, piece) => {
-          await store.putPiece(id, entry);
-          if (piece?.thumbnail) {
-            await Deno.writeFile(
-              join(dir, "thumbs", `${entry.index}.png`),
-              piece.thumbnail,
-            );
-          }
-          if (piece && metrics) {
-            if (entry.status === "ok") {
-              metrics.piecesRendered++;
-              metrics.observe((entry.ms ?? 0) / 1000);
-            } else metrics.piecesFailed++;
-          }
-          this.#options.onPiece?.(id, entry);
-        },
-        onProgress: (p) => {
-          const now = performance.now();
-          if (now - lastWrite < 200 && p.done < p.total) return;
-          lastWrite = now;
-          store.progress(id, p).catch(() => {});
-        },
       });
+      beat.stop();
       // With onError "fail" a failed record throws (below); here it is done.
       await store.finish(id, {
         state: "done",
@@ -194,36 +222,188 @@ export class BatchWorker implements AsyncDisposable {
         failed: result.failed,
         mode: result.mode,
         merged: result.manifest.merged !== undefined,
-      });
+      }, lease);
       log(
         "info",
         `Batch ${id}: done, ${result.rendered} rendered, ${result.failed} failed`,
       );
     } catch (error) {
-      const reason = controller.signal.reason;
-      if (reason instanceof CancelledError) {
-        await store.finish(id, { state: "cancelled" });
+      beat.stop();
+      await this.#ended(batch, error, controller.signal.reason, log);
+    } finally {
+      if (this.#options.metrics) this.#options.metrics.poolPages = 0;
+      this.#current = undefined;
+    }
+  }
+
+  /**
+   * Renews `batch`'s lease until `stop()`: on the heartbeat thread, and
+   * from this thread every `heartbeatMs`. A cancel request or the lease
+   * lost aborts `controller`.
+   */
+  #beat(batch: ClaimedBatch, controller: AbortController): { stop(): void } {
+    const { id, lease } = batch;
+    const heartbeat = this.#heartbeat ??= this.#startHeartbeat();
+    heartbeat.hold(lease, {
+      cancel: () => controller.abort(new CancelledError()),
+      lost: (error) => controller.abort(error),
+    });
+    const timer = setInterval(() => {
+      this.#holding(this.#store.heartbeat(id, lease), controller)
+        .then((s) => {
+          if (s.cancelRequested) controller.abort(new CancelledError());
+        })
+        .catch(() => {});
+    }, this.#options.heartbeatMs ?? 1000);
+    let stopped = false;
+    return {
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        clearInterval(timer);
+        heartbeat.release();
+      },
+    };
+  }
+
+  /** Runs the batch's records, writing each piece's entry under `lease`. */
+  async #runBatch(
+    batch: ClaimedBatch,
+    run: {
+      resume: Map<number, ManifestEntry>;
+      controller: AbortController;
+      fence: () => Promise<void>;
+      log: Logger;
+    },
+  ) {
+    const { id, lease } = batch;
+    const { controller, fence } = run;
+    const store = this.#store;
+    const metrics = this.#options.metrics;
+    const dir = store.batchDir(id);
+    let lastWrite = 0;
+    let fellBack = false;
+    return await runBatch({
+      template: await store.batchTemplatePath(id),
+      data: join(dir, "data.csv"),
+      out: join(dir, "out"),
+      renderer: batch.options.renderer,
+      pdfMode: batch.options.pdfMode,
+      chunkSize: batch.options.chunkSize,
+      merge: batch.options.merge,
+      onError: batch.options.onError,
+      concurrency: this.#options.concurrency,
+      browser: await this.browser(),
+      resume: run.resume,
+      thumbnail: this.#options.thumbnail ?? 320,
+      assets: { allowRemote: this.#options.allowRemoteAssets ?? false },
+      signal: controller.signal,
+      fence,
+      log: run.log,
+      rendering: {
+        onMode: (mode) => {
+          if (metrics) {
+            metrics.poolPages = mode === "persistent"
+              ? this.#options.concurrency ?? navigator.hardwareConcurrency
+              : 0;
+          }
+          if (
+            mode === "cluster" && metrics && !fellBack &&
+            batch.options.renderer === "auto"
+          ) {
+            fellBack = true;
+            metrics.fallbacks++;
+          }
+        },
+      },
+      onRecord: async (entry, piece) => {
+        if (piece?.thumbnail) {
+          await writeFileAtomic(
+            join(dir, "thumbs"),
+            `${entry.index}.png`,
+            piece.thumbnail,
+            { beforeRename: fence },
+          );
+        }
+        await this.#holding(store.putPiece(id, entry, lease), controller);
+        if (piece && metrics) {
+          if (entry.status === "ok") {
+            metrics.piecesRendered++;
+            metrics.observe((entry.ms ?? 0) / 1000);
+          } else metrics.piecesFailed++;
+        }
+        this.#options.onPiece?.(id, entry);
+      },
+      onProgress: (p) => {
+        const now = performance.now();
+        if (now - lastWrite < 200 && p.done < p.total) return;
+        lastWrite = now;
+        this.#holding(store.progress(id, p, lease), controller).catch(
+          () => {},
+        );
+      },
+    });
+  }
+
+  /** `write`; a lost lease also stops the run (aborts `controller`). */
+  async #holding<T>(
+    write: Promise<T>,
+    controller: AbortController,
+  ): Promise<T> {
+    try {
+      return await write;
+    } catch (error) {
+      if (error instanceof LeaseLostError) controller.abort(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Records how a run that threw ended: cancelled, back in the queue for a
+   * shutdown, or failed (a full disk as "disk full"). A worker that lost
+   * its lease records nothing. Never throws: a write that fails is logged.
+   */
+  async #ended(
+    batch: ClaimedBatch,
+    error: unknown,
+    reason: unknown,
+    log: Logger,
+  ): Promise<void> {
+    const { id, lease } = batch;
+    const store = this.#store;
+    try {
+      if (reason instanceof LeaseLostError || error instanceof LeaseLostError) {
+        const lost = reason instanceof LeaseLostError ? reason : error;
+        log("warn", `Batch ${id}: ${(lost as Error).message}`);
+      } else if (reason instanceof CancelledError) {
+        await store.finish(id, { state: "cancelled" }, lease);
         log("info", `Batch ${id}: cancelled`);
       } else if (reason instanceof ShutdownError) {
         // Checkpointed: the pieces done are stored; the batch waits in the
         // queue and resumes on the next start.
-        await store.requeue(id);
+        await store.requeue(id, lease);
         log("info", `Batch ${id}: stopped for shutdown, will resume`);
       } else {
         const failed = error instanceof BatchFailedError
           ? error.result.failed
           : undefined;
-        await store.finish(id, {
-          state: "failed",
-          failed,
-          error: (error as Error).message,
-        });
-        log("error", `Batch ${id}: ${(error as Error).message}`);
+        const message = error instanceof DiskFullError
+          ? `${error.message}; free some space and retry the batch`
+          : (error as Error).message;
+        await store.finish(
+          id,
+          { state: "failed", failed, error: message },
+          lease,
+        );
+        log("error", `Batch ${id}: ${message}`);
       }
-    } finally {
-      clearInterval(beat);
-      if (metrics) metrics.poolPages = 0;
-      this.#current = undefined;
+    } catch (writeError) {
+      log(
+        "error",
+        `Batch ${id}: cannot record how it ended (${
+          (error as Error)?.message ?? error
+        }): ${(writeError as Error).message}`,
+      );
     }
   }
 
@@ -236,6 +416,7 @@ export class BatchWorker implements AsyncDisposable {
     this.#current?.controller.abort(new ShutdownError());
     this.#wake.abort();
     await this.#loop;
+    await this.#heartbeat?.close();
     await this.#browser?.close();
   }
 

@@ -5,6 +5,7 @@
  */
 import {
   ConflictError,
+  DiskFullError,
   ForbiddenError,
   InputError,
   NotFoundError,
@@ -50,7 +51,8 @@ export interface ErrorStatus {
 /**
  * The status of an error, by its class in the taxonomy: the user's input is a
  * 4xx (422 unless it says more), a full queue 429 with Retry-After, a
- * deadline 504; anything else — a bug's TypeError too — is a 500.
+ * deadline 504, a full disk 507; anything else — a bug's TypeError too — is
+ * a 500.
  */
 export function classify(error: unknown): ErrorStatus {
   if (error instanceof HttpError) return error;
@@ -62,6 +64,9 @@ export function classify(error: unknown): ErrorStatus {
     };
   }
   if (error instanceof TimeoutError) return { status: 504, code: "timeout" };
+  if (error instanceof DiskFullError) {
+    return { status: 507, code: "insufficient_storage" };
+  }
   if (error instanceof NotFoundError) return { status: 404, code: "not_found" };
   if (error instanceof ForbiddenError) {
     return { status: 403, code: "forbidden" };
