@@ -26,6 +26,7 @@ import {
 } from "../common/errors.ts";
 import { Browser, type LaunchOptions } from "../render/browser.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
+import { loadTemplate } from "../template/parse.ts";
 import { BatchFailedError, runBatch } from "./run.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ClaimedBatch, JobStore } from "./store.ts";
@@ -83,6 +84,11 @@ export class BatchWorker implements AsyncDisposable {
   }
 
   /** The browser, launched on first use. */
+  /** Whether http(s) template images may be fetched (public addresses only). */
+  get allowRemoteAssets(): boolean {
+    return this.#options.allowRemoteAssets ?? false;
+  }
+
   async browser(): Promise<Browser> {
     if (this.#options.browser instanceof Browser) return this.#options.browser;
     if (!this.#browser || !this.#browser.connected) {
@@ -284,7 +290,11 @@ export class BatchWorker implements AsyncDisposable {
     let lastWrite = 0;
     let fellBack = false;
     return await runBatch({
-      template: await store.batchTemplatePath(id),
+      // Errors and the manifest name the template as its user knows it, not
+      // by its path in the data folder.
+      template: await loadTemplate(await store.batchTemplatePath(id), {
+        source: batch.template.name,
+      }),
       data: join(dir, "data.csv"),
       out: join(dir, "out"),
       renderer: batch.options.renderer,

@@ -72,18 +72,3 @@ export async function renderPreview(
   await using page = await RenderPage.open(browser, spec, { format: "png" });
   return (await page.render(payload)).image.bytes;
 }
-
-/**
- * A PNG of the template filled with `values` (default: sample values), with
- * no remote assets.
- *
- * @deprecated Use {@linkcode renderPreview}, which takes the server's asset
- * policy.
- */
-export function previewPng(
-  browser: Browser,
-  templatePath: string,
-  values?: Record<string, string>,
-): Promise<Uint8Array> {
-  return renderPreview(browser, templatePath, { values });
-}

@@ -7,6 +7,7 @@ import { damagedPieces } from "../batch/piece_check.ts";
 import { runBatch } from "../batch/run.ts";
 import { JobStore } from "../batch/store.ts";
 import { BatchWorker } from "../batch/worker.ts";
+import { createHandler } from "../server/api.ts";
 import { Browser } from "../render/browser.ts";
 import type { Logger } from "../render/log.ts";
 import {
@@ -247,9 +248,20 @@ Deno.test("a worker that takes over a dead worker's batch renders its truncated 
     // ZIP calls) finds it and marks it failed, and retry renders it again.
     const later = pieces.get(9)!.file!;
     await truncate(join(out, later), 10);
-    const damaged = await store.verifyPieces(id);
-    assert.deepEqual(damaged.map((d) => d.entry.index), [9]);
-    assert.match(damaged[0]!.problem, new RegExp(later));
+    // The ZIP is not served with the damaged file in it: 409 naming it.
+    const handle = createHandler({ store, worker, metrics });
+    const zip = await handle(
+      new Request(`http://pressrun.test/api/batches/${id}/output.zip`),
+    );
+    assert.equal(zip.status, 409);
+    const refusal = await zip.json();
+    assert.equal(refusal.error, "damaged_pieces");
+    assert.match(
+      refusal.message,
+      new RegExp(
+        `1 piece is damaged on disk \\(${later} has 10 bytes.*retry the batch`,
+      ),
+    );
     const marked = await store.batch(id);
     assert.equal(marked.failed, 1);
     assert.match(marked.error!, new RegExp(later));

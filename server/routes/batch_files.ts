@@ -33,6 +33,23 @@ export function batchFileRoutes(ctx: ServerContext): Router {
     })
     .get("/:id/output.zip", async (_req, p) => {
       await store.batch(p.id!);
+      // Every piece is checked against its manifest entry first: a file
+      // damaged on disk is never served (a finished batch marks it failed,
+      // so a retry renders just those).
+      const damaged = await store.verifyPieces(p.id!);
+      if (damaged.length > 0) {
+        throw new HttpError(
+          409,
+          "damaged_pieces",
+          `${damaged.length} piece${
+            damaged.length === 1 ? " is" : "s are"
+          } damaged on disk (${
+            damaged.slice(0, 3).map((d) => d.problem).join("; ")
+          }${damaged.length > 3 ? "; …" : ""}): retry the batch to render ${
+            damaged.length === 1 ? "it" : "them"
+          } again`,
+        );
+      }
       const out = join(store.batchDir(p.id!), "out");
       const files = [...(await store.pieces(p.id!)).values()]
         .filter((e) => e.status === "ok" && e.file)

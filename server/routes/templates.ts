@@ -11,7 +11,7 @@ import { hasPlaceholder } from "../../template/fields.ts";
 import { csvRow } from "../_batch_request.ts";
 import { Gate, readJson, wholeNumber } from "../_http.ts";
 import { Router } from "../_router.ts";
-import { previewPng } from "../preview.ts";
+import { renderPreview } from "../preview.ts";
 import type { ServerContext } from "./_context.ts";
 
 /** Preview PNGs kept, the most recently made. */
@@ -43,7 +43,7 @@ export function templateRoutes(ctx: ServerContext): Router {
       return new Response(null, { status: 204 });
     })
     .get("/:id/preview.png", async (_req, p, url) => {
-      const { path } = await store.template(p.id!);
+      const { info, path } = await store.template(p.id!);
       const row = url.searchParams.get("row");
       const batch = url.searchParams.get("batch");
       const values = row !== null && batch
@@ -52,7 +52,14 @@ export function templateRoutes(ctx: ServerContext): Router {
       const key = `${p.id}:${batch ?? ""}:${row ?? ""}`;
       const png = await previews.get(
         key,
-        async () => previewPng(await worker.browser(), path, values),
+        async () =>
+          renderPreview(await worker.browser(), path, {
+            values,
+            // The batches' asset policy: remote images only with
+            // --allow-remote-assets, and then public addresses only.
+            assets: { allowRemote: worker.allowRemoteAssets },
+            source: info.name,
+          }),
       );
       return new Response(png as Uint8Array<ArrayBuffer>, {
         headers: { "content-type": "image/png", "cache-control": "no-cache" },
