@@ -7,6 +7,8 @@
  */
 import { parseArgs } from "node:util";
 import { type Delimiter } from "./batch/csv.ts";
+import { type Encoding, ENCODINGS, parseEncoding } from "./batch/encoding.ts";
+import { type PageOption, parsePageOption } from "./template/page_option.ts";
 import type { OutputFormat, Progress } from "./batch/run.ts";
 import { InputError, UsageError } from "./common/errors.ts";
 import type { Logger } from "./render/log.ts";
@@ -27,7 +29,8 @@ Renders one personalised piece per CSV record from a Fabric template.
 
 Required:
   --template FILE       template JSON (pressrun wrapper or bare Fabric toJSON())
-  --data FILE           CSV with a header row (, ; or tab, BOM ok)
+  --data FILE           recipients: CSV with a header row (, ; or tab; UTF-8,
+                        UTF-16 or Windows-1252, detected) or an .xlsx workbook
   --out DIR             output folder (created if missing)
 
 Options:
@@ -48,6 +51,14 @@ Options:
   --timeout S           seconds one piece may take before its page is destroyed (default: 30)
   --on-error MODE       fail (stop at the first failed record) | skip (default: fail)
   --delimiter D         force the CSV delimiter: , ; or tab (default: detected)
+  --encoding E          force the CSV encoding: utf-8, utf-16le, utf-16be,
+                        windows-1252 (latin1) (default: detected from its bytes)
+  --sheet NAME          the .xlsx sheet to read (default: the first visible one)
+  --page SIZE           a bare Fabric document's trim size: 6x4in, 152x102mm,
+                        A6, Letter… (default: its workspace rectangle or size)
+  --dpi N               with --page: raster resolution, 36-1200 (default: 300)
+  --bleed LENGTH        with --page: bleed per side, e.g. 0.125in or 3mm
+  --size WxH            a bare document's extent in its own units, e.g. 1800x1200
   --name PATTERN        file name label, e.g. "{{lastName}}" (default: index only)
   --allow-remote-assets fetch http(s) template images (public addresses only)
   --browser-ws URL      use a running Chromium at this WebSocket endpoint
@@ -89,6 +100,9 @@ export interface RenderArgs {
   timeout?: number;
   onError: "fail" | "skip";
   delimiter?: Delimiter;
+  encoding?: Encoding;
+  sheet?: string;
+  page?: PageOption;
   name?: string;
   browserWs?: string;
   allowRemoteAssets: boolean;
@@ -125,6 +139,12 @@ export function parseRenderArgs(
         timeout: { type: "string" },
         "on-error": { type: "string", default: "fail" },
         delimiter: { type: "string" },
+        encoding: { type: "string" },
+        sheet: { type: "string" },
+        page: { type: "string" },
+        dpi: { type: "string" },
+        bleed: { type: "string" },
+        size: { type: "string" },
         name: { type: "string" },
         "browser-ws": { type: "string" },
         "allow-remote-assets": { type: "boolean", default: false },
@@ -193,6 +213,9 @@ export function parseRenderArgs(
     timeout: wholeNumber(v.timeout, "--timeout", 1, 3600),
     onError: oneOf(v["on-error"]!, "--on-error", ["fail", "skip"] as const),
     delimiter: v.delimiter === undefined ? undefined : delimiter(v.delimiter),
+    encoding: v.encoding === undefined ? undefined : encoding(v.encoding),
+    sheet: v.sheet,
+    page: pageOption(v),
     name: v.name,
     browserWs: v["browser-ws"],
     chromium: v.chromium,
@@ -240,6 +263,30 @@ function fraction(value: string | undefined, flag: string): number | undefined {
     );
   }
   return n;
+}
+
+function encoding(value: string): Encoding {
+  const e = parseEncoding(value);
+  if (!e) {
+    throw new UsageError(
+      `--encoding must be ${ENCODINGS.join(", ")} (or latin1), got "${value}"`,
+      { location: { field: "--encoding" } },
+    );
+  }
+  return e;
+}
+
+/** The page of a bare Fabric document, from --page, --dpi, --bleed, --size. */
+function pageOption(
+  v: { page?: string; dpi?: string; bleed?: string; size?: string },
+): PageOption | undefined {
+  try {
+    return parsePageOption(v, (o) => `--${o}`);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const field = /^--\w+/.exec(error.message)?.[0];
+    throw new UsageError(error.message, { cause: error, location: { field } });
+  }
 }
 
 function delimiter(value: string): Delimiter {
@@ -343,6 +390,9 @@ export async function main(
       limit: opts.limit,
       onError: opts.onError,
       delimiter: opts.delimiter,
+      encoding: opts.encoding,
+      sheet: opts.sheet,
+      page: opts.page,
       name: opts.name,
       browser: { wsEndpoint: opts.browserWs, executablePath: opts.chromium },
       assets: { allowRemote: opts.allowRemoteAssets },

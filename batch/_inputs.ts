@@ -17,7 +17,14 @@ import {
 import { openTypeCffFonts, syntheticBoldFallbacks } from "../template/fonts.ts";
 import type { Logger } from "../render/log.ts";
 import type { PdfMode } from "../render/renderer.ts";
-import { type CsvRecord, type Delimiter, readCsv, scanCsv } from "./csv.ts";
+import type { CsvRecord } from "./csv.ts";
+import { LABELS } from "./encoding.ts";
+import {
+  readRecipients,
+  type RecipientsInfo,
+  type RecipientsOptions,
+  scanRecipients,
+} from "./recipients.ts";
 import type { BatchOptions } from "./run.ts";
 import { writingTo } from "./_disk.ts";
 
@@ -42,16 +49,27 @@ export async function prepareInputs(
   { pdfMode, log }: { pdfMode: PdfMode; log: Logger },
 ): Promise<BatchInputs> {
   const template = typeof options.template === "string"
-    ? await loadTemplate(options.template)
+    ? await loadTemplate(options.template, { page: options.page })
     : options.template;
   if (pdfMode === "vector") {
     checkVectorExport(template);
     for (const warning of vectorWarnings(template)) log("warn", warning);
   }
-  const csv = await scanCsv(options.data, {
+  const csv = await scanRecipients(options.data, {
     delimiter: options.delimiter,
+    encoding: options.encoding,
+    sheet: options.sheet,
     signal: options.signal,
   });
+  log("info", describeRecipients(csv, options.data));
+  if (csv.ignoredColumns > 0) {
+    log(
+      "info",
+      `${options.data}: ${csv.ignoredColumns} column${
+        csv.ignoredColumns === 1 ? "" : "s"
+      } right of the table with no header and no values left out`,
+    );
+  }
   preflight(template, csv.headers, options.data);
   const total = Math.min(csv.count, options.limit ?? Infinity);
   const assets = new AssetResolver(template.baseDir, options.assets);
@@ -68,8 +86,8 @@ export async function prepareInputs(
   return { template, assets, spec, total };
 }
 
-/** Bytes of the data file read for the characters its records use. */
-const TEXT_SAMPLE_BYTES = 1 << 20;
+/** Characters of the first records read for the characters they use. */
+const TEXT_SAMPLE_CHARS = 1 << 20;
 
 /**
  * Logs a warning naming the OpenType-CFF fonts the template or its records'
@@ -82,7 +100,7 @@ async function warnOfCffFonts(
   options: BatchOptions,
   log: Logger,
 ): Promise<void> {
-  const text = await textSample(options.data);
+  const text = await textSample(options);
   const bold = await syntheticBoldFallbacks(template, assets, { text });
   if (bold.length > 0) {
     const named = bold.map((b) => `${b.family} (${b.script})`).join(", ");
@@ -106,21 +124,49 @@ async function warnOfCffFonts(
   );
 }
 
-async function textSample(path: string): Promise<string> {
-  using file = await Deno.open(path);
-  const bytes = new Uint8Array(TEXT_SAMPLE_BYTES);
+/**
+ * The text of the first records (about {@linkcode TEXT_SAMPLE_CHARS}
+ * characters of values), read as the batch reads them: decoded, from the
+ * right sheet.
+ */
+async function textSample(options: BatchOptions): Promise<string> {
+  const parts: string[] = [];
   let length = 0;
-  while (length < bytes.length) {
-    const n = await file.read(bytes.subarray(length));
-    if (n === null) break;
-    length += n;
+  for await (
+    const { values } of readRecipients(options.data, {
+      delimiter: options.delimiter,
+      encoding: options.encoding,
+      sheet: options.sheet,
+      signal: options.signal,
+    })
+  ) {
+    for (const value of Object.values(values)) {
+      parts.push(value);
+      length += value.length;
+    }
+    if (length >= TEXT_SAMPLE_CHARS) break;
   }
-  return new TextDecoder().decode(bytes.subarray(0, length));
+  return parts.join(" ");
 }
 
-/** Options for {@linkcode recordFeed}. */
-export interface FeedOptions {
-  delimiter?: Delimiter;
+/** How a batch's recipient file was read, for the log. */
+function describeRecipients(info: RecipientsInfo, path: string): string {
+  if (info.kind === "xlsx") {
+    return `${path}: sheet "${info.sheet}" of ${info.sheets.length}, ${info.count} records`;
+  }
+  const how = info.encodingBy === "bom"
+    ? "its byte order mark"
+    : info.encodingBy === "forced"
+    ? "--encoding"
+    : "its bytes";
+  return `${path}: ${info.count} records, read as ${
+    LABELS[info.encoding]
+  } (from ${how})`;
+}
+
+/** Options for {@linkcode recordFeed}: how to read the file, and how much. */
+export interface FeedOptions
+  extends Pick<RecipientsOptions, "delimiter" | "encoding" | "sheet"> {
   /** Gives at most this many records. */
   total: number;
   /** Aborted: no further record is read, and a read in progress stops. */
@@ -139,8 +185,10 @@ export async function* recordFeed(
   path: string,
   options: FeedOptions,
 ): AsyncGenerator<CsvRecord, void, undefined> {
-  const records = readCsv(path, {
+  const records = readRecipients(path, {
     delimiter: options.delimiter,
+    encoding: options.encoding,
+    sheet: options.sheet,
     signal: options.signal,
   });
   try {

@@ -23,7 +23,9 @@ import type { RenderedPiece } from "../render/render_page.ts";
 import type { AssetResolverOptions } from "../template/assets.ts";
 import type { PageSpec } from "../template/page_spec.ts";
 import type { Template } from "../template/parse.ts";
+import type { PageOption } from "../template/page_option.ts";
 import type { Delimiter } from "./csv.ts";
+import type { Encoding } from "./encoding.ts";
 import { prepareInputs, recordFeed } from "./_inputs.ts";
 import { BatchLedger, type BatchResult, type Progress } from "./_ledger.ts";
 import { type ManifestEntry, writeManifest } from "./manifest.ts";
@@ -74,6 +76,15 @@ export interface BatchOptions {
   onError?: "fail" | "skip";
   /** @default auto-detected */
   delimiter?: Delimiter;
+  /** The CSV's text encoding. @default detected from its bytes */
+  encoding?: Encoding;
+  /** An .xlsx file's sheet. @default its first visible sheet */
+  sheet?: string;
+  /**
+   * The page of a bare Fabric document given as a path (`--page`, `--dpi`,
+   * `--bleed`, `--size`). @default the document's workspace or own size
+   */
+  page?: PageOption;
   /** File name label with placeholders, e.g. "{{lastName}}". @default "" */
   name?: string;
   /** A running browser to use (kept open), or how to launch one. */
@@ -202,6 +213,8 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     });
     const records = recordFeed(options.data, {
       delimiter: options.delimiter,
+      encoding: options.encoding,
+      sheet: options.sheet,
       total: inputs.total,
       signal,
       stop: stopSignal,

@@ -8,6 +8,8 @@
 import { join, resolve } from "node:path";
 import type { RendererChoice } from "../render/orchestrator.ts";
 import type { PdfMode, RendererMode } from "../render/renderer.ts";
+import type { PageOption } from "../template/page_option.ts";
+import type { Encoding } from "./encoding.ts";
 import { NotFoundError } from "../common/errors.ts";
 import { isTerminal } from "../common/rules.js";
 import type { ManifestEntry } from "./manifest.ts";
@@ -62,6 +64,12 @@ export interface BatchRunOptions {
   chunkSize?: number;
   merge: boolean;
   onError: "fail" | "skip";
+  /** The CSV's encoding, when the user named one; else detected. */
+  encoding?: Encoding;
+  /** The .xlsx sheet, when the user named one; else the first visible. */
+  sheet?: string;
+  /** A bare Fabric document's page, when the user gave one. */
+  page?: PageOption;
 }
 
 /** A batch as the API shows it. */

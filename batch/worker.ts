@@ -294,6 +294,7 @@ export class BatchWorker implements AsyncDisposable {
       // by its path in the data folder.
       template: await loadTemplate(await store.batchTemplatePath(id), {
         source: batch.template.name,
+        page: batch.options.page,
       }),
       data: join(dir, "data.csv"),
       out: join(dir, "out"),
@@ -302,6 +303,8 @@ export class BatchWorker implements AsyncDisposable {
       chunkSize: batch.options.chunkSize,
       merge: batch.options.merge,
       onError: batch.options.onError,
+      encoding: batch.options.encoding,
+      sheet: batch.options.sheet,
       concurrency: this.#options.concurrency,
       browser: await this.browser(),
       resume: run.resume,

@@ -7,7 +7,14 @@
  * @module
  */
 import { join } from "node:path";
-import { type CsvInfo, readCsv, scanCsv } from "../batch/csv.ts";
+import { ENCODINGS, parseEncoding } from "../batch/encoding.ts";
+import {
+  readRecipients,
+  type RecipientsInfo,
+  type RecipientsOptions,
+  scanRecipients,
+} from "../batch/recipients.ts";
+import { type PageOption, parsePageOption } from "../template/page_option.ts";
 import type { BatchRunOptions, JobStore } from "../batch/store.ts";
 import { parseRendererChoice } from "../render/orchestrator.ts";
 import type { PdfMode } from "../render/renderer.ts";
@@ -65,10 +72,12 @@ export async function readBatchRequest(
       }
       return v;
     }),
+    ...recipientFields(form),
+    ...pageField(form),
   };
   return await withScratch(async (scratch) => {
     const { csvPath, dataName } = await writeCsv(data, scratch);
-    const given = await formTemplate(form, store, scratch);
+    const given = await formTemplate(form, store, scratch, options.page);
     if (!given) {
       throw new HttpError(
         400,
@@ -76,7 +85,7 @@ export async function readBatchRequest(
         `The form needs "template" (an id) or "templateFile"`,
       );
     }
-    const info = await scanUpload(csvPath, dataName);
+    const info = await scanUpload(csvPath, dataName, options);
     preflight(given.template, info.headers, dataName);
     if (options.pdfMode === "vector") checkVectorExport(given.template);
     // A library template stays where it is; an uploaded one travels as its
@@ -182,12 +191,13 @@ export async function formTemplate(
   form: UploadForm,
   store: JobStore,
   scratch: string,
+  page?: PageOption,
 ): Promise<FormTemplate | undefined> {
   const templateId = form.get("template");
   const templateFile = form.get("templateFile");
   if (typeof templateId === "string" && templateId) {
     const { info, path } = await store.template(templateId);
-    const template = await loadTemplate(path);
+    const template = await loadTemplate(path, { source: info.name, page });
     return { template, path, ref: { id: info.id, name: info.name } };
   }
   if (!(templateFile instanceof UploadedFile)) return undefined;
@@ -206,6 +216,7 @@ export async function formTemplate(
   const template = parseTemplate(doc, {
     source: templateFile.name || "templateFile",
     baseDir: scratch,
+    page,
   });
   const path = join(scratch, "template.json");
   await Deno.writeTextFile(path, JSON.stringify(doc));
@@ -223,18 +234,86 @@ export function recordLimit(total: number, max: number): void {
   }
 }
 
-/** Reads the whole CSV once (every line checked); 422 when it has no records. */
+/**
+ * Reads the whole recipient file once, CSV or .xlsx (every line checked);
+ * 422 when it has no records.
+ */
 export async function scanUpload(
   csvPath: string,
   dataName: string,
-): Promise<CsvInfo> {
-  const info = await scanCsv(csvPath);
+  options: Pick<RecipientsOptions, "encoding" | "sheet"> = {},
+): Promise<RecipientsInfo> {
+  const info = await scanRecipients(csvPath, {
+    encoding: options.encoding,
+    sheet: options.sheet,
+  });
   if (info.count === 0) {
     throw new DataError(`Cannot read ${dataName}: it has no records`, {
       location: { source: dataName },
     });
   }
   return info;
+}
+
+/**
+ * The form's `encoding` (a CSV's, when not detected: utf-8, utf-16le,
+ * utf-16be, windows-1252 or latin1) and `sheet` (an .xlsx file's); a
+ * {@linkcode UsageError} (422) naming the field for an unknown encoding.
+ */
+export function recipientFields(
+  form: UploadForm,
+): Pick<RecipientsOptions, "encoding" | "sheet"> {
+  const out: Pick<RecipientsOptions, "encoding" | "sheet"> = {};
+  const encoding = textField(form, "encoding");
+  if (encoding !== undefined) {
+    out.encoding = parseEncoding(encoding);
+    if (!out.encoding) {
+      throw new UsageError(
+        `encoding must be ${
+          ENCODINGS.join(", ")
+        } (or latin1), got "${encoding}"`,
+        { location: { field: "encoding" } },
+      );
+    }
+  }
+  const sheet = textField(form, "sheet");
+  if (sheet !== undefined) out.sheet = sheet;
+  return out;
+}
+
+/**
+ * The form's page of a bare Fabric document: `page` (6x4in, A6), `dpi`,
+ * `bleed` (0.125in, 3mm), `size` (1800x1200); a {@linkcode UsageError}
+ * (422) naming the field for a value it does not take.
+ */
+export function pageField(form: UploadForm): { page?: PageOption } {
+  try {
+    const page = parsePageOption({
+      page: textField(form, "page"),
+      dpi: textField(form, "dpi"),
+      bleed: textField(form, "bleed"),
+      size: textField(form, "size"),
+    }, (o) => o);
+    return page ? { page } : {};
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new UsageError(error.message, {
+      cause: error,
+      location: { field: /^\w+/.exec(error.message)?.[0] },
+    });
+  }
+}
+
+/** A text field's value; undefined when absent or empty. */
+function textField(form: UploadForm, name: string): string | undefined {
+  const value = form.get(name);
+  if (value === null || value === "") return undefined;
+  if (typeof value !== "string") {
+    throw new UsageError(`${name} must be a text field`, {
+      location: { field: name },
+    });
+  }
+  return value;
 }
 
 /**
@@ -298,8 +377,14 @@ export async function csvRow(
   batch: string,
   row: number,
 ): Promise<Record<string, string>> {
-  await store.batch(batch);
-  for await (const record of readCsv(join(store.batchDir(batch), "data.csv"))) {
+  const { options } = await store.batch(batch);
+  const path = join(store.batchDir(batch), "data.csv");
+  for await (
+    const record of readRecipients(path, {
+      encoding: options.encoding,
+      sheet: options.sheet,
+    })
+  ) {
     if (record.index === row) return record.values;
   }
   throw new NotFoundError(`Batch ${batch} has no row ${row}`, {

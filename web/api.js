@@ -224,12 +224,14 @@ export async function deleteTemplate(id) {
  * @param {File} file the CSV
  * @param {string} [template] the design's library id; none reads the CSV only
  * @param {string} [pdfMode] "vector" or "raster": the answer says whether the design prints so
+ * @param {string} [sheet] an .xlsx workbook's sheet; none reads its first
  * @returns {Promise<CheckAnswer>}
  */
-export function checkCsv(file, template, pdfMode) {
+export function checkCsv(file, template, pdfMode, sheet) {
   const form = new FormData();
   if (template) form.set("template", template);
   if (pdfMode) form.set("pdfMode", pdfMode);
+  if (sheet) form.set("sheet", sheet);
   form.set("data", file, file.name);
   return json("/api/check", { method: "POST", body: form });
 }

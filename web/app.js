@@ -19,6 +19,7 @@ async function generate() {
   form.set("data", file, file.name);
   form.set("renderer", $("#renderer", HTMLSelectElement).value);
   form.set("pdfMode", $("#pdf-mode", HTMLSelectElement).value);
+  if (state.sheet) form.set("sheet", state.sheet);
   form.set("merge", String($("#merge", HTMLInputElement).checked));
   form.set("onError", $("#on-error", HTMLSelectElement).value);
   state.starting = true;

@@ -16,6 +16,8 @@ export const state = {
   file: null,
   /** @type {Recipients | null} the file's check; null until it answers or when it failed */
   csv: null,
+  /** @type {string | undefined} the .xlsx sheet the user picked; none: the first */
+  sheet: undefined,
   /** Whether the file is being checked. */
   checking: false,
   starting: false,

@@ -10,13 +10,25 @@ import { $, h } from "./dom.js";
 
 /** How each delimiter reads on the page. */
 const DELIMITER_WORDS = { ",": "commas", ";": "semicolons", "\t": "tabs" };
+/** How each encoding reads on the page. */
+const ENCODING_WORDS = {
+  "utf-8": "UTF-8",
+  "utf-16le": "UTF-16",
+  "utf-16be": "UTF-16",
+  "windows-1252": "Windows-1252 (Excel on Windows)",
+};
 
 /** Counts the checks asked for: only the latest answer is shown. */
 let asked = 0;
 
-/** Wires the file input and the drop zone around it. */
+/** Wires the file input and the drop zone around it, and the sheet picker. */
 export function wireDropzone() {
   const input = $("#csv-input", HTMLInputElement);
+  const sheet = $("#sheet-select", HTMLSelectElement);
+  sheet.addEventListener("change", () => {
+    state.sheet = sheet.value;
+    if (state.file) check(state.file);
+  });
   input.addEventListener("change", () => {
     const file = input.files?.[0];
     if (file) takeFile(file);
@@ -42,6 +54,7 @@ export function wireDropzone() {
 function takeFile(file) {
   state.file = file;
   state.csv = null;
+  state.sheet = undefined;
   $("#csv-name").textContent = file.name;
   check(file);
 }
@@ -67,7 +80,7 @@ async function check(file) {
   $("#csv-error").hidden = true;
   refreshChecks();
   try {
-    const answer = await checkCsv(file, template, pdfMode());
+    const answer = await checkCsv(file, template, pdfMode(), state.sheet);
     if (ask !== asked) return;
     state.csv = { ...answer, template };
   } catch (error) {
@@ -97,10 +110,13 @@ export function refreshChecks() {
   $("#csv-summary").hidden = $("#csv-preview-wrap").hidden = !csv;
   if (csv) {
     const s = csv.records === 1 ? "" : "s";
+    const how = csv.sheet !== undefined
+      ? `sheet “${csv.sheet}”`
+      : `separated by ${
+        csv.delimiter ? DELIMITER_WORDS[csv.delimiter] : "commas"
+      } · ${csv.encoding ? ENCODING_WORDS[csv.encoding] : "UTF-8"}`;
     $("#csv-summary").textContent = `${csv.records} recipient${s} · ` +
-      `${csv.columns.length} columns · separated by ${
-        DELIMITER_WORDS[csv.delimiter]
-      }`;
+      `${csv.columns.length} columns · ${how}`;
     const used = new Set(t?.fields);
     $("#csv-preview thead").replaceChildren(h(
       "tr",
@@ -116,6 +132,13 @@ export function refreshChecks() {
     );
   }
   const refused = csv?.print?.refused;
+  const sheets = csv?.sheets ?? [];
+  $("#sheet-field").hidden = sheets.length < 2;
+  const select = $("#sheet-select", HTMLSelectElement);
+  if (sheets.length > 1 && select.options.length !== sheets.length) {
+    select.replaceChildren(...sheets.map((name) => h("option", {}, name)));
+  }
+  if (csv?.sheet) select.value = csv.sheet;
   const check = $("#field-check");
   check.hidden = !(t && csv);
   check.className = missing.length || refused ? "check missing" : "check ok";

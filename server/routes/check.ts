@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { type Delimiter, readCsv } from "../../batch/csv.ts";
+import type { Delimiter } from "../../batch/csv.ts";
+import type { Encoding } from "../../batch/encoding.ts";
+import { readRecipients } from "../../batch/recipients.ts";
 import { MissingFieldsError, preflight } from "../../template/preflight.ts";
 import type { Template } from "../../template/parse.ts";
 import {
@@ -20,8 +22,10 @@ import type { PdfMode } from "../../render/renderer.ts";
 import {
   csvFile,
   formTemplate,
+  pageField,
   pdfModeField,
   readForm,
+  recipientFields,
   recordLimit,
   scanUpload,
   withScratch,
@@ -39,7 +43,13 @@ export interface CheckAnswer {
   records: number;
   /** The header row, trimmed, in file order. */
   columns: string[];
-  delimiter: Delimiter;
+  /** A CSV's delimiter; none for an .xlsx workbook. */
+  delimiter?: Delimiter;
+  /** A CSV's text encoding, as found or as `encoding` said. */
+  encoding?: Encoding;
+  /** An .xlsx workbook's sheet read, and all its sheets in tab order. */
+  sheet?: string;
+  sheets?: string[];
   /** The first {@linkcode PREVIEW_ROWS} records, values in column order. */
   preview: string[][];
   /** The design's fields with no column, in the design's order. */
@@ -68,20 +78,24 @@ export function checkRoutes(ctx: ServerContext): Router {
     const form = await readForm(req, ctx.maxUploadBytes);
     const data = csvFile(form);
     const pdfMode = pdfModeField(form);
+    const reading = recipientFields(form);
+    const { page } = pageField(form);
     const answer = await withScratch(async (scratch): Promise<CheckAnswer> => {
       const { csvPath, dataName } = await writeCsv(data, scratch);
-      const given = await formTemplate(form, ctx.store, scratch);
-      const info = await scanUpload(csvPath, dataName);
+      const given = await formTemplate(form, ctx.store, scratch, page);
+      const info = await scanUpload(csvPath, dataName, reading);
       recordLimit(info.count, ctx.limits.maxRecordsPerBatch);
       const preview: string[][] = [];
-      for await (const { values } of readCsv(csvPath)) {
+      for await (const { values } of readRecipients(csvPath, reading)) {
         preview.push(info.headers.map((column) => values[column] ?? ""));
         if (preview.length === PREVIEW_ROWS) break;
       }
       return {
         records: info.count,
         columns: info.headers,
-        delimiter: info.delimiter,
+        ...info.kind === "csv"
+          ? { delimiter: info.delimiter, encoding: info.encoding }
+          : { sheet: info.sheet, sheets: info.sheets },
         preview,
         missing: given ? missingFields(given.template, info.headers) : [],
         ...given && { print: printCheck(given.template, pdfMode) },

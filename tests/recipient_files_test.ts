@@ -1,0 +1,297 @@
+/**
+ * Recipient files as people save them, and designs as Fabric editors save
+ * them, through the CLI and the API the way a user calls them: a
+ * Windows-1252 CSV, an .xlsx workbook with two sheets, a bare `toJSON()`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import * as XLSX from "@e965/xlsx";
+import { Metrics } from "../batch/metrics.ts";
+import { JobStore } from "../batch/store.ts";
+import { BatchWorker } from "../batch/worker.ts";
+import { createHandler } from "../server/api.ts";
+import type { CheckAnswer } from "../server/routes/check.ts";
+import {
+  EXAMPLE_CSV,
+  EXAMPLE_TEMPLATE,
+  pdfInfo,
+  run,
+  tempDir,
+} from "./_helpers.ts";
+
+/** Runs the CLI as its own process. */
+async function cli(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "cli.ts", ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+/** The example's rows with José Müller first, as Excel on Windows saves them. */
+async function windows1252Csv(path: string): Promise<void> {
+  const text = (await Deno.readTextFile(EXAMPLE_CSV))
+    .replace("Maya", "José").replace("Brooks", "Müller")
+    .replaceAll("\n", "\r\n");
+  await Deno.writeFile(
+    path,
+    Uint8Array.from(text, (c) => {
+      const code = c.charCodeAt(0);
+      if (code > 0xff) throw new Error(`not Latin-1: ${c}`);
+      return code;
+    }),
+  );
+}
+
+/** A workbook: a "Notes" sheet first, then "Mailing" with the example's rows. */
+async function workbook(path: string): Promise<void> {
+  const rows = (await Deno.readTextFile(EXAMPLE_CSV)).trim().split(/\r?\n/)
+    .map((line) => line.split(","));
+  const book = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(
+    book,
+    XLSX.utils.aoa_to_sheet([["Exported for the spring mailing"]]),
+    "Notes",
+  );
+  XLSX.utils.book_append_sheet(book, XLSX.utils.aoa_to_sheet(rows), "Mailing");
+  await Deno.writeFile(
+    path,
+    new Uint8Array(XLSX.write(book, { type: "array", bookType: "xlsx" })),
+  );
+}
+
+Deno.test("cli render reads a Windows-1252 CSV as such and says so; --encoding utf-8 on it is an error naming the line", async () => {
+  await using dir = await tempDir();
+  const data = join(dir.path, "excel.csv");
+  await windows1252Csv(data);
+  const out = join(dir.path, "out");
+  const ok = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    data,
+    "-o",
+    out,
+    "--limit",
+    "1",
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(
+    ok.stderr,
+    /excel\.csv: 8 records, read as Windows-1252 \(from its bytes\)/,
+  );
+  const text = await run("pdftotext", [join(out, "0001.pdf"), "-"]);
+  assert.match(text, /José Müller/);
+  const forced = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    data,
+    "-o",
+    join(dir.path, "o2"),
+    "--encoding",
+    "utf-8",
+  ]);
+  assert.equal(forced.code, 2);
+  assert.match(
+    forced.stderr,
+    /Cannot read excel\.csv line 2: the bytes at byte \d+ are not UTF-8 \(read as UTF-8, as --encoding said\)/,
+  );
+});
+
+Deno.test("cli render reads an .xlsx workbook: its first sheet, or --sheet; an unknown sheet lists them", async () => {
+  await using dir = await tempDir();
+  const data = join(dir.path, "list.xlsx");
+  await workbook(data);
+  const first = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    data,
+    "-o",
+    join(dir.path, "a"),
+  ]);
+  // The first sheet is a note, with no recipient columns.
+  assert.equal(first.code, 2);
+  assert.match(first.stderr, /list\.xlsx.*(firstName|missing|column)/);
+  const out = join(dir.path, "b");
+  const named = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    data,
+    "-o",
+    out,
+    "--sheet",
+    "mailing",
+    "--limit",
+    "2",
+    "--merge",
+  ]);
+  assert.equal(named.code, 0, named.stderr);
+  assert.match(named.stderr, /list\.xlsx: sheet "Mailing" of 2, 8 records/);
+  assert.equal((await pdfInfo(join(out, "merged.pdf"))).pages, 2);
+  assert.match(
+    await run("pdftotext", [join(out, "0001.pdf"), "-"]),
+    /Maya Brooks/,
+  );
+  const unknown = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    data,
+    "-o",
+    join(dir.path, "c"),
+    "--sheet",
+    "Nope",
+  ]);
+  assert.equal(unknown.code, 2);
+  assert.match(
+    unknown.stderr,
+    /it has no sheet "Nope"; its sheets are "Notes", "Mailing"/,
+  );
+});
+
+Deno.test("cli render of a bare toJSON() with no size says which flag to add; with --page it prints that page", async () => {
+  await using dir = await tempDir();
+  const design = join(dir.path, "design.json");
+  await Deno.writeTextFile(
+    design,
+    JSON.stringify({
+      version: "7.4.0",
+      objects: [{
+        type: "Textbox",
+        left: 300,
+        top: 200,
+        width: 500,
+        text: "Hello {{firstName}}",
+        fontFamily: "Noto Sans",
+        fontSize: 48,
+      }],
+    }),
+  );
+  const args = ["render", "-t", design, "-d", EXAMPLE_CSV, "--limit", "1"];
+  const bare = await cli([...args, "-o", join(dir.path, "a")]);
+  assert.equal(bare.code, 2);
+  assert.match(
+    bare.stderr,
+    /design\.json: a bare Fabric document .* says nothing of its page.*--page 6x4in/,
+  );
+  const out = join(dir.path, "b");
+  const paged = await cli([
+    ...args,
+    "-o",
+    out,
+    "--page",
+    "6x4in",
+    "--dpi",
+    "150",
+    "--bleed",
+    "0.125in",
+  ]);
+  assert.equal(paged.code, 0, paged.stderr);
+  const info = await pdfInfo(join(out, "0001.pdf"));
+  assert.deepEqual([info.width, info.height, info.trim], [450, 306, [
+    9,
+    9,
+    441,
+    297,
+  ]]);
+  const wrong = await cli([...args, "-o", join(dir.path, "c"), "--bleed", "3"]);
+  assert.equal(wrong.code, 2);
+  assert.match(wrong.stderr, /--bleed must be a length like 0\.125in or 3mm/);
+});
+
+Deno.test("POST /api/check reads .xlsx (sheet and sheets) and says a CSV's encoding; a batch keeps its sheet", async (t) => {
+  await using dir = await tempDir();
+  await using store = await JobStore.open(join(dir.path, "data"));
+  await using worker = new BatchWorker(store);
+  const handle = createHandler({ store, worker, metrics: new Metrics() });
+  const post = (path: string, fields: Record<string, string | File>) => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    return handle(
+      new Request(`http://pressrun.test${path}`, {
+        method: "POST",
+        body: form,
+      }),
+    );
+  };
+  const xlsx = join(dir.path, "list.xlsx");
+  await workbook(xlsx);
+  const file = async (path: string, name: string) =>
+    new File([await Deno.readFile(path)], name);
+  await t.step("a workbook's named sheet", async () => {
+    const res = await post("/api/check", {
+      template: "postcard",
+      data: await file(xlsx, "list.xlsx"),
+      sheet: "Mailing",
+    });
+    assert.equal(res.status, 200);
+    const answer = await res.json() as CheckAnswer;
+    assert.deepEqual(
+      [
+        answer.records,
+        answer.sheet,
+        answer.sheets,
+        answer.delimiter,
+        answer.missing,
+      ],
+      [8, "Mailing", ["Notes", "Mailing"], undefined, []],
+    );
+  });
+  await t.step("a Windows-1252 CSV", async () => {
+    const csv = join(dir.path, "win.csv");
+    await windows1252Csv(csv);
+    const res = await post("/api/check", { data: await file(csv, "win.csv") });
+    const answer = await res.json() as CheckAnswer;
+    assert.deepEqual([answer.encoding, answer.preview[0]![1]], [
+      "windows-1252",
+      "José",
+    ]);
+  });
+  await t.step(
+    "a batch of the workbook keeps its sheet; a bad encoding is a 422 naming the field",
+    async () => {
+      const res = await post("/api/batches", {
+        template: "postcard",
+        data: await file(xlsx, "list.xlsx"),
+        sheet: "Mailing",
+      });
+      assert.equal(res.status, 202);
+      const { id } = await res.json();
+      const status = await store.batch(id);
+      assert.deepEqual([status.total, status.options.sheet], [8, "Mailing"]);
+      const bad = await post("/api/batches", {
+        template: "postcard",
+        data: await file(xlsx, "list.xlsx"),
+        encoding: "ebcdic",
+      });
+      assert.equal(bad.status, 422);
+      assert.match(
+        (await bad.json()).message,
+        /^encoding must be utf-8, utf-16le/,
+      );
+      const page = await post("/api/check", {
+        template: "postcard",
+        data: await file(EXAMPLE_CSV, "r.csv"),
+        page: "huge",
+      });
+      assert.equal(page.status, 422);
+      assert.match(
+        (await page.json()).message,
+        /^page must be a size like 6x4in/,
+      );
+    },
+  );
+});
