@@ -557,14 +557,23 @@ Deno.test(
       assert.match(url, /^data:image\/png;base64,/);
     });
 
-    for (const path of ["image.svg", "page.png"]) {
-      await t.step(`${path} is not an image we take`, async () => {
-        const src = `http://img.example/${path}`;
+    await t.step(
+      "an HTML page named .png is not an image we take",
+      async () => {
+        const src = "http://img.example/page.png";
         await assertFails(assets.imageDataUrl(src, WHERE), {
-          prefix: `${WHERE}: "${src}" is not a PNG, JPEG, GIF or WebP image`,
+          prefix:
+            `${WHERE}: "${src}" is not a PNG, JPEG, GIF, WebP or SVG image`,
         });
+      },
+    );
+
+    await t.step("an SVG with no size is refused saying so", async () => {
+      const src = "http://img.example/image.svg";
+      await assertFails(assets.imageDataUrl(src, WHERE), {
+        prefix: `${WHERE}: the SVG has no size`,
       });
-    }
+    });
 
     for (const path of ["hang.png", "never"]) {
       await t.step(`${path} times out instead of hanging`, async () => {
