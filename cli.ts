@@ -59,6 +59,8 @@ Options:
   --dpi N               with --page: raster resolution, 36-1200 (default: 300)
   --bleed LENGTH        with --page: bleed per side, e.g. 0.125in or 3mm
   --size WxH            a bare document's extent in its own units, e.g. 1800x1200
+  --record-key COLS     with --merge: columns kept in each record's PDF/VT
+                        document part besides its number, e.g. id,lastName
   --name PATTERN        file name label, e.g. "{{lastName}}" (default: index only)
   --allow-remote-assets fetch http(s) template images (public addresses only)
   --browser-ws URL      use a running Chromium at this WebSocket endpoint
@@ -103,6 +105,7 @@ export interface RenderArgs {
   encoding?: Encoding;
   sheet?: string;
   page?: PageOption;
+  recordKeys?: string[];
   name?: string;
   browserWs?: string;
   allowRemoteAssets: boolean;
@@ -145,6 +148,7 @@ export function parseRenderArgs(
         dpi: { type: "string" },
         bleed: { type: "string" },
         size: { type: "string" },
+        "record-key": { type: "string" },
         name: { type: "string" },
         "browser-ws": { type: "string" },
         "allow-remote-assets": { type: "boolean", default: false },
@@ -216,6 +220,9 @@ export function parseRenderArgs(
     encoding: v.encoding === undefined ? undefined : encoding(v.encoding),
     sheet: v.sheet,
     page: pageOption(v),
+    recordKeys: v["record-key"]?.split(",").map((k) => k.trim()).filter(
+      Boolean,
+    ),
     name: v.name,
     browserWs: v["browser-ws"],
     chromium: v.chromium,
@@ -393,6 +400,7 @@ export async function main(
       encoding: opts.encoding,
       sheet: opts.sheet,
       page: opts.page,
+      recordKeys: opts.recordKeys,
       name: opts.name,
       browser: { wsEndpoint: opts.browserWs, executablePath: opts.chromium },
       assets: { allowRemote: opts.allowRemoteAssets },

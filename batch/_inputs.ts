@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { AssetResolver } from "../template/assets.ts";
 import { type PageSpec, pageSpec } from "../template/page_spec.ts";
 import { loadTemplate, type Template } from "../template/parse.ts";
-import { preflight } from "../template/preflight.ts";
+import { preflight, preflightRecordKeys } from "../template/preflight.ts";
 import {
   checkVectorExport,
   vectorWarnings,
@@ -71,6 +71,12 @@ export async function prepareInputs(
     );
   }
   preflight(template, csv.headers, options.data);
+  preflightRecordKeys(
+    options.recordKeys ?? [],
+    csv.headers,
+    options.data,
+    "--record-key",
+  );
   const total = Math.min(csv.count, options.limit ?? Infinity);
   const assets = new AssetResolver(template.baseDir, options.assets);
   const spec = await pageSpec(template, assets);

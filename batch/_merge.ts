@@ -28,19 +28,25 @@ export class MergedOutput implements AsyncDisposable {
   #tmp: string;
   #ledger: BatchLedger;
   #gap = false;
+  #recordKeys: string[];
 
   private constructor(
     dir: string,
     tmp: string,
     file: Deno.FsFile,
-    options: { template: Template; ledger: BatchLedger },
+    options: { template: Template; ledger: BatchLedger; recordKeys: string[] },
   ) {
     this.#dir = dir;
     this.#tmp = tmp;
     this.#file = file;
     this.#ledger = options.ledger;
+    this.#recordKeys = options.recordKeys;
+    // PDF/VT's record structure: a document part per record, with its
+    // number and the fields of `recordKeys` (the file is not PDF/X-4, so it
+    // is not marked PDF/VT-1).
     this.#merged = new MergedChunks(options.template.geometry, {
       title: options.template.name,
+      records: true,
     });
   }
 
@@ -52,7 +58,12 @@ export class MergedOutput implements AsyncDisposable {
   static async open(
     out: string,
     template: Template,
-    options: { ledger: BatchLedger; fence?: () => Promise<void> },
+    options: {
+      ledger: BatchLedger;
+      fence?: () => Promise<void>;
+      /** Fields kept in each record's document part. @default none */
+      recordKeys?: string[];
+    },
   ): Promise<MergedOutput> {
     await options.fence?.();
     await Deno.remove(join(out, MERGED)).catch((error) => {
@@ -67,6 +78,7 @@ export class MergedOutput implements AsyncDisposable {
     return new MergedOutput(out, tmp, file, {
       template,
       ledger: options.ledger,
+      recordKeys: options.recordKeys ?? [],
     });
   }
 
@@ -88,7 +100,13 @@ export class MergedOutput implements AsyncDisposable {
     const t0 = performance.now();
     let bytes: Uint8Array;
     try {
-      bytes = await this.#merged.add(page.pdf);
+      const { index, values } = page.record;
+      bytes = await this.#merged.add(page.pdf, [{
+        index,
+        fields: Object.fromEntries(
+          this.#recordKeys.map((key) => [key, values[key] ?? ""]),
+        ),
+      }]);
     } catch (error) {
       throw new PressrunError(
         `Cannot add ${page.file} to ${MERGED}: ${(error as Error).message}`,

@@ -26,7 +26,10 @@ import type { BatchOptions } from "./run.ts";
  * for no page (failed, or not a PDF); undefined when it was not rendered
  * because the batch was aborted.
  */
-export type MergePage = { file: string; pdf: Uint8Array } | null | undefined;
+export type MergePage =
+  | { file: string; pdf: Uint8Array; record: CsvRecord }
+  | null
+  | undefined;
 
 /** What {@linkcode RecordRunner} works with; fixed for a batch. */
 export interface RecordJob {
@@ -62,7 +65,7 @@ export class RecordRunner {
     const kept = this.#job.options.resume?.get(record.index);
     if (kept?.status === "ok" && kept.file) {
       const check = await checkPiece(this.#job.output.out, kept);
-      if (check.ok) return await this.#keep(kept, check.bytes);
+      if (check.ok) return await this.#keep(kept, check.bytes, record);
       this.#job.log(
         "warn",
         `Record ${record.index}: ${check.problem}; rendering it again`,
@@ -72,11 +75,17 @@ export class RecordRunner {
     return await this.#render(record);
   }
 
-  async #keep(kept: ManifestEntry, bytes: Uint8Array): Promise<MergePage> {
+  async #keep(
+    kept: ManifestEntry,
+    bytes: Uint8Array,
+    record: CsvRecord,
+  ): Promise<MergePage> {
     const { ledger, output } = this.#job;
     ledger.kept(kept);
     await this.#told(kept);
-    return output.format === "pdf" ? { file: kept.file!, pdf: bytes } : null;
+    return output.format === "pdf"
+      ? { file: kept.file!, pdf: bytes, record }
+      : null;
   }
 
   async #render(record: CsvRecord): Promise<MergePage> {
@@ -110,7 +119,9 @@ export class RecordRunner {
         pdf: written.pdfMs,
         write: written.writeMs,
       });
-      page = written.pdf ? { file: written.file, pdf: written.pdf } : null;
+      page = written.pdf
+        ? { file: written.file, pdf: written.pdf, record }
+        : null;
     } catch (error) {
       if (options.signal?.aborted) return undefined; // listed as not rendered
       // Not the record's fault: the batch stops (the record is listed as not

@@ -85,6 +85,11 @@ export interface BatchOptions {
    * `--bleed`, `--size`). @default the document's workspace or own size
    */
   page?: PageOption;
+  /**
+   * Columns kept in each record's document part of `merged.pdf` (PDF/VT's
+   * record metadata), besides its number. @default none
+   */
+  recordKeys?: string[];
   /** File name label with placeholders, e.g. "{{lastName}}". @default "" */
   name?: string;
   /** A running browser to use (kept open), or how to launch one. */
@@ -192,6 +197,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       merged = await MergedOutput.open(options.out, inputs.template, {
         ledger,
         fence: options.fence,
+        recordKeys: options.recordKeys,
       });
     }
     ledger.ready();

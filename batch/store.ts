@@ -70,6 +70,8 @@ export interface BatchRunOptions {
   sheet?: string;
   /** A bare Fabric document's page, when the user gave one. */
   page?: PageOption;
+  /** Columns kept in each record's document part of merged.pdf (PDF/VT). */
+  recordKeys?: string[];
 }
 
 /** A batch as the API shows it. */

@@ -305,6 +305,7 @@ export class BatchWorker implements AsyncDisposable {
       onError: batch.options.onError,
       encoding: batch.options.encoding,
       sheet: batch.options.sheet,
+      recordKeys: batch.options.recordKeys,
       concurrency: this.#options.concurrency,
       browser: await this.browser(),
       resume: run.resume,

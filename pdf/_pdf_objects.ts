@@ -32,6 +32,8 @@ export function writeObjects(
     numbers: Map<PDFRef, number>;
     geometry: PageGeometry;
     parent: number;
+    /** More entries for a page's dictionary (`/DPart 12 0 R`). */
+    extra?: (ref: PDFRef) => string;
   },
 ): void {
   const { numbers } = page;
@@ -60,7 +62,7 @@ export function writeObjects(
         out.text(key.asString());
         out.value(value, numbers);
       }
-      out.text(`${boxes(sourcePage)}>>`);
+      out.text(`${boxes(sourcePage)}${page.extra?.(ref) ?? ""}>>`);
     } else {
       const object = source.doc.context.lookup(ref);
       if (object === undefined) out.text("null");
@@ -82,6 +84,23 @@ export function infoDict(title: string | undefined): string {
   return title === undefined
     ? `<<${entries}>>`
     : `<<${entries}/Title${PDFHexString.fromText(title).toString()}>>`;
+}
+
+/** A PDF text string (UTF-16BE with a byte order mark, in hex). */
+export function textString(text: string): string {
+  return PDFHexString.fromText(text).toString();
+}
+
+/** A PDF name for any text: characters outside the regular set as #xx. */
+export function pdfName(text: string): string {
+  let out = "/";
+  for (const byte of new TextEncoder().encode(text)) {
+    const c = String.fromCharCode(byte);
+    out += byte > 0x20 && byte < 0x7f && !/[#()<>[\]{}/%]/.test(c)
+      ? c
+      : `#${byte.toString(16).padStart(2, "0")}`;
+  }
+  return out;
 }
 
 export function concat(parts: Uint8Array[], length: number): Uint8Array {

@@ -12,7 +12,14 @@ import {
   readChunk,
   refsIn,
 } from "./_chunk_source.ts";
-import { concat, infoDict, PdfWriter, writeObjects } from "./_pdf_objects.ts";
+import {
+  concat,
+  infoDict,
+  pdfName,
+  PdfWriter,
+  textString,
+  writeObjects,
+} from "./_pdf_objects.ts";
 import type { PageGeometry } from "./geometry.ts";
 import type { PdfMeta } from "./writer.ts";
 
@@ -23,7 +30,24 @@ export interface MergedChunksOptions extends PdfMeta {
    * @default {1}
    */
   tolerancePt?: number;
+  /**
+   * Write the record structure of PDF/VT: a document part (DPart) per
+   * record, its page and its metadata (`add()`'s `records`), under a
+   * DPartRoot in the catalog; each page names its part. @default false
+   */
+  records?: boolean;
 }
+
+/** A record's document part: its number and the metadata fields to keep. */
+export interface DPartRecord {
+  /** The record's number (1-based), kept as `RecordNumber`. */
+  index: number;
+  /** Fields kept in the part's metadata (e.g. those of `--record-key`). */
+  fields?: Record<string, string>;
+}
+
+/** Most references in one inner array of a DPart's `DParts`. */
+const DPARTS_PER_ARRAY = 8000;
 
 /** Pages under one intermediate node of the merged file's page tree. */
 const PAGES_PER_NODE = 100;
@@ -69,6 +93,8 @@ export class MergedChunks {
   #version = "1.4";
   #queue: Promise<unknown> = Promise.resolve();
   #ended = false;
+  /** With `records`: the DPartRoot and root node numbers, and each record's part. */
+  #dparts: { root: number; node: number; leaves: number[] } | undefined;
 
   constructor(geometry: PageGeometry, options: MergedChunksOptions = {}) {
     this.#geometry = geometry;
@@ -99,21 +125,34 @@ export class MergedChunks {
    * nothing is added then.
    * @throws {Error} If `end()` was already called.
    */
-  add(chunk: Uint8Array): Promise<Uint8Array> {
+  add(chunk: Uint8Array, records?: DPartRecord[]): Promise<Uint8Array> {
     if (this.#ended) {
       throw new Error("Cannot add a chunk: the merged PDF was already ended");
     }
-    const added = this.#queue.then(() => this.#add(chunk));
+    if (this.#meta.records && records === undefined) {
+      throw new TypeError(
+        "Cannot add a chunk: the merged PDF keeps records, so add() needs one per page",
+      );
+    }
+    const added = this.#queue.then(() => this.#add(chunk, records));
     this.#queue = added.catch(() => {});
     return added;
   }
 
-  async #add(chunk: Uint8Array): Promise<Uint8Array> {
+  async #add(
+    chunk: Uint8Array,
+    records: DPartRecord[] | undefined,
+  ): Promise<Uint8Array> {
     const source = await readChunk(
       chunk,
       this.#geometry,
       this.#meta.tolerancePt ?? DEFAULT_TOLERANCE_PT,
     );
+    if (records !== undefined && records.length !== source.pages.length) {
+      throw new RangeError(
+        `records must have one entry per page: the chunk has ${source.pages.length} pages, got ${records.length}`,
+      );
+    }
     const out = new PdfWriter(this.#written);
     if (this.#written === 0) out.header(source.version);
     if (source.version > this.#version) this.#version = source.version;
@@ -163,14 +202,23 @@ export class MergedChunks {
         for (const ref of refsIn(value)) visit(ref);
       }
     }
-    for (const page of source.pages) {
+    if (records && !this.#dparts) {
+      this.#dparts = { root: this.#next++, node: this.#next++, leaves: [] };
+    }
+    for (const [i, page] of source.pages.entries()) {
       const number = numbers.get(page.ref)!;
       this.#open ??= { number: this.#next++, kids: [] };
+      const leaf = records ? this.#next++ : undefined;
       writeObjects(out, source, new Map([[page.ref, number]]), {
         numbers,
         geometry: this.#geometry,
         parent: this.#open.number,
+        extra: leaf === undefined ? undefined : () => `/DPart ${leaf} 0 R`,
       });
+      if (leaf !== undefined) {
+        out.object(leaf, this.#dpart(records![i]!, number));
+        this.#dparts!.leaves.push(leaf);
+      }
       this.#open.kids.push(number);
       this.#pages++;
       if (this.#open.kids.length >= PAGES_PER_NODE) this.#closeNode(out);
@@ -179,6 +227,14 @@ export class MergedChunks {
     const bytes = out.bytes();
     this.#written += bytes.length;
     return bytes;
+  }
+
+  /** A record's document part: its page, and its metadata. */
+  #dpart(record: DPartRecord, page: number): string {
+    const fields = Object.entries(record.fields ?? {})
+      .map(([key, value]) => `${pdfName(key)}${textString(value)}`).join("");
+    return `<</Type/DPart/Parent ${this.#dparts!.node} 0 R/Start ${page} 0 R` +
+      `/DPM<</RecordNumber ${record.index}${fields}>>>>`;
   }
 
   /** Writes the page-tree node pages go under now. */
@@ -213,7 +269,29 @@ export class MergedChunks {
     this.#closeNode(out);
     const kids = this.#nodes.map((n) => `${n.number} 0 R`).join(" ");
     const version = this.#version > "1.4" ? `/Version/${this.#version}` : "";
-    out.object(1, `<</Type/Catalog/Pages 2 0 R${version}>>`);
+    const dparts = this.#dparts;
+    let catalogExtra = "";
+    if (dparts) {
+      const arrays: string[] = [];
+      for (let i = 0; i < dparts.leaves.length; i += DPARTS_PER_ARRAY) {
+        arrays.push(
+          `[${
+            dparts.leaves.slice(i, i + DPARTS_PER_ARRAY)
+              .map((n) => `${n} 0 R`).join(" ")
+          }]`,
+        );
+      }
+      out.object(
+        dparts.node,
+        `<</Type/DPart/Parent ${dparts.root} 0 R/DParts[${arrays.join("")}]>>`,
+      );
+      out.object(
+        dparts.root,
+        `<</Type/DPartRoot/DPartRootNode ${dparts.node} 0 R/RecordLevel 1>>`,
+      );
+      catalogExtra = `/DPartRoot ${dparts.root} 0 R`;
+    }
+    out.object(1, `<</Type/Catalog/Pages 2 0 R${version}${catalogExtra}>>`);
     out.object(2, `<</Type/Pages/Kids[${kids}]/Count ${this.#pages}>>`);
     out.object(3, infoDict(this.#meta.title));
     for (const [number, offset] of out.offsets) this.#offsets[number] = offset;

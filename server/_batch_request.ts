@@ -24,7 +24,7 @@ import {
   type Template,
 } from "../template/parse.ts";
 import { checkJsonText } from "../template/json_limits.ts";
-import { preflight } from "../template/preflight.ts";
+import { preflight, preflightRecordKeys } from "../template/preflight.ts";
 import { checkVectorExport } from "../template/vector_preflight.ts";
 import {
   DataError,
@@ -74,6 +74,7 @@ export async function readBatchRequest(
     }),
     ...recipientFields(form),
     ...pageField(form),
+    ...recordKeyField(form),
   };
   return await withScratch(async (scratch) => {
     const { csvPath, dataName } = await writeCsv(data, scratch);
@@ -87,6 +88,12 @@ export async function readBatchRequest(
     }
     const info = await scanUpload(csvPath, dataName, options);
     preflight(given.template, info.headers, dataName);
+    preflightRecordKeys(
+      options.recordKeys ?? [],
+      info.headers,
+      dataName,
+      "recordKey",
+    );
     if (options.pdfMode === "vector") checkVectorExport(given.template);
     // A library template stays where it is; an uploaded one travels as its
     // document, so the scratch folder can go.
@@ -302,6 +309,16 @@ export function pageField(form: UploadForm): { page?: PageOption } {
       location: { field: /^\w+/.exec(error.message)?.[0] },
     });
   }
+}
+
+/**
+ * The form's `recordKey`: columns (comma-separated) kept in each record's
+ * document part of merged.pdf (PDF/VT), besides its number.
+ */
+function recordKeyField(form: UploadForm): { recordKeys?: string[] } {
+  const keys = textField(form, "recordKey")?.split(",").map((k) => k.trim())
+    .filter(Boolean);
+  return keys?.length ? { recordKeys: keys } : {};
 }
 
 /** A text field's value; undefined when absent or empty. */

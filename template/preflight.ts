@@ -4,7 +4,11 @@
  *
  * @module
  */
-import { InputError, type InputLocation } from "../common/errors.ts";
+import {
+  InputError,
+  type InputLocation,
+  UsageError,
+} from "../common/errors.ts";
 import type { Template } from "./parse.ts";
 
 /**
@@ -49,5 +53,26 @@ export function preflight(
       })`,
     missing,
     { location: { source: dataSource, field: missing[0] } },
+  );
+}
+
+/**
+ * Throws a {@linkcode UsageError} when a column named to keep in each
+ * record's document part (PDF/VT metadata: the CLI's `--record-key`, the
+ * API's `recordKey`, named by `option`) is not among `headers`.
+ */
+export function preflightRecordKeys(
+  keys: readonly string[],
+  headers: readonly string[],
+  dataSource: string,
+  option: string,
+): void {
+  const unknown = keys.filter((key) => !headers.includes(key));
+  if (unknown.length === 0) return;
+  throw new UsageError(
+    `${option} ${unknown.map((k) => `"${k}"`).join(", ")} ${
+      unknown.length === 1 ? "is not a column" : "are not columns"
+    } of ${dataSource}: its columns are ${headers.join(", ")}`,
+    { location: { source: dataSource, field: option } },
   );
 }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { PDFDocument, StandardFonts } from "pdf-lib";
+import {
+  PDFArray,
+  PDFDict,
+  PDFDocument,
+  PDFHexString,
+  PDFName,
+  StandardFonts,
+} from "pdf-lib";
 import { PressrunError } from "../common/errors.ts";
 import { joinChunks, MergedChunks, splitChunk } from "../pdf/chunks.ts";
 import { pageGeometry } from "../pdf/geometry.ts";
@@ -275,4 +282,78 @@ Deno.test("splitChunk() and MergedChunks refuse what they cannot use", async (t)
     assert.throws(() => merged.end(), /already ended/);
     assert.throws(() => merged.add(new Uint8Array()), /already ended/);
   });
+});
+
+Deno.test("MergedChunks with records writes PDF/VT's record structure: a DPart per record, its page, its metadata", async () => {
+  const merged = new MergedChunks(POSTCARD, { title: "VT", records: true });
+  const parts: Uint8Array[] = [];
+  const names = ["Ann", "Zoë", "Björn", "Chloé", "Dan"];
+  parts.push(
+    await merged.add(await makeChunk(names.slice(0, 3)), [
+      { index: 1, fields: { id: "1001", name: "Ann" } },
+      { index: 2, fields: { id: "1002", name: "Zoë" } },
+      { index: 3, fields: { id: "1003", name: "Björn" } },
+    ]),
+  );
+  parts.push(
+    await merged.add(await makeChunk(names.slice(3)), [
+      { index: 4, fields: { id: "1004", name: "Chloé" } },
+      { index: 5, fields: { id: "1005", name: "Dan" } },
+    ]),
+  );
+  parts.push(merged.end());
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  await withTempDir(async (dir) => {
+    const file = `${dir}/vt.pdf`;
+    await Deno.writeFile(file, bytes);
+    assert.match(
+      await tool("qpdf", "--check", file),
+      /No syntax or stream encoding errors/,
+    );
+  });
+  const doc = await PDFDocument.load(bytes);
+  const ctx = doc.context;
+  const root = ctx.lookup(doc.catalog.get(PDFName.of("DPartRoot"))) as PDFDict;
+  assert.equal(root.get(PDFName.of("Type"))?.toString(), "/DPartRoot");
+  assert.equal(root.get(PDFName.of("RecordLevel"))?.toString(), "1");
+  const node = ctx.lookup(root.get(PDFName.of("DPartRootNode"))) as PDFDict;
+  const leaves = (node.get(PDFName.of("DParts")) as PDFArray).asArray()
+    .flatMap((inner) => (inner as PDFArray).asArray());
+  const pages = doc.getPages();
+  assert.equal(leaves.length, pages.length);
+  for (const [i, ref] of leaves.entries()) {
+    const leaf = ctx.lookup(ref) as PDFDict;
+    // Its page is the record's, and the page names it back.
+    assert.equal(leaf.get(PDFName.of("Start")), pages[i]!.ref);
+    assert.equal(pages[i]!.node.get(PDFName.of("DPart")), ref);
+    const dpm = leaf.get(PDFName.of("DPM")) as PDFDict;
+    assert.equal(
+      dpm.get(PDFName.of("RecordNumber"))?.toString(),
+      String(i + 1),
+    );
+    assert.equal(
+      (dpm.get(PDFName.of("name")) as PDFHexString).decodeText(),
+      names[i],
+    );
+  }
+  // The page tree is unchanged: pdftotext reads the records in order.
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(`${dir}/vt.pdf`, bytes);
+    const text = await tool("pdftotext", `${dir}/vt.pdf`, "-");
+    assert.deepEqual(text.split("\f").slice(0, 5).map((t) => t.trim()), names);
+  });
+});
+
+Deno.test("MergedChunks with records needs one per page", async () => {
+  const merged = new MergedChunks(POSTCARD, { records: true });
+  assert.throws(() => merged.add(new Uint8Array()), TypeError);
+  await assert.rejects(
+    merged.add(await makeChunk(["a", "b"]), [{ index: 1 }]),
+    /records must have one entry per page: the chunk has 2 pages, got 1/,
+  );
 });

@@ -6,6 +6,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as XLSX from "@e965/xlsx";
+import {
+  PDFArray,
+  PDFDict,
+  PDFDocument,
+  PDFHexString,
+  PDFName,
+  type PDFRef,
+} from "pdf-lib";
 import { Metrics } from "../batch/metrics.ts";
 import { JobStore } from "../batch/store.ts";
 import { BatchWorker } from "../batch/worker.ts";
@@ -293,5 +301,49 @@ Deno.test("POST /api/check reads .xlsx (sheet and sheets) and says a CSV's encod
         /^page must be a size like 6x4in/,
       );
     },
+  );
+});
+
+Deno.test("cli render --merge writes PDF/VT's record structure; --record-key keeps those columns in each part; an unknown one is exit 2", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "out");
+  const args = ["render", "-t", EXAMPLE_TEMPLATE, "-d", EXAMPLE_CSV, "--merge"];
+  const ok = await cli([...args, "-o", out, "--record-key", "id,lastName"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const doc = await PDFDocument.load(
+    await Deno.readFile(join(out, "merged.pdf")),
+  );
+  const lookup = (o: unknown) => doc.context.lookup(o as PDFRef) as PDFDict;
+  const root = lookup(doc.catalog.get(PDFName.of("DPartRoot")));
+  const node = lookup(root.get(PDFName.of("DPartRootNode")));
+  const leaves = (node.get(PDFName.of("DParts")) as PDFArray).asArray()
+    .flatMap((a) => (a as PDFArray).asArray());
+  const rows = (await Deno.readTextFile(EXAMPLE_CSV)).trim().split(/\r?\n/)
+    .slice(1).map((l) => l.split(","));
+  assert.equal(leaves.length, rows.length);
+  for (const [i, ref] of leaves.entries()) {
+    const dpm = lookup(ref).get(PDFName.of("DPM")) as PDFDict;
+    const text = (key: string) =>
+      (dpm.get(PDFName.of(key)) as PDFHexString).decodeText();
+    assert.deepEqual(
+      [
+        dpm.get(PDFName.of("RecordNumber"))?.toString(),
+        text("id"),
+        text("lastName"),
+      ],
+      [String(i + 1), rows[i]![0], rows[i]![2]],
+    );
+  }
+  const bad = await cli([
+    ...args,
+    "-o",
+    join(dir.path, "b"),
+    "--record-key",
+    "zipcode",
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.stderr,
+    /--record-key "zipcode" is not a column of .*recipients\.csv: its columns are id, firstName/,
   );
 });
