@@ -10,7 +10,7 @@
  * @module
  */
 import { UsageError } from "../common/errors.ts";
-import { parsePaperSize } from "../template/page_option.ts";
+import { parseLengthIn, parsePaperSize } from "../template/page_option.ts";
 import type { PageGeometry } from "./geometry.ts";
 import { MARK_GAP_PT, MARK_LENGTH_PT } from "./_marks_draw.ts";
 
@@ -57,6 +57,7 @@ export interface ImposeOptionNames {
   gutter: string;
   order: string;
   duplex: string;
+  flip: string;
 }
 
 /** The CLI's flags. */
@@ -66,6 +67,7 @@ export const IMPOSE_FLAGS: ImposeOptionNames = {
   gutter: "--gutter",
   order: "--order",
   duplex: "--duplex",
+  flip: "--flip",
 };
 
 /** The largest grid side accepted. */
@@ -121,6 +123,25 @@ export function parseSheet(
     label: text.trim(),
     unit: size.unit,
   };
+}
+
+/**
+ * A gutter like `0.25in` or `6mm`, in points.
+ *
+ * @throws {UsageError} Naming the option, for anything else.
+ */
+export function parseGutter(
+  text: string,
+  option = IMPOSE_FLAGS.gutter,
+): number {
+  const inches = parseLengthIn(text);
+  if (inches === undefined || inches > 10) {
+    throw new UsageError(
+      `${option} must be a length like 0.25in or 6mm (at most 10 in), got "${text}"`,
+      { location: { field: option } },
+    );
+  }
+  return inches * POINTS_PER_INCH;
 }
 
 /** Options for {@linkcode sheetLayout}. */

@@ -9,6 +9,7 @@ import {
   imposePdfFile,
   type ImposeResult,
   parseGrid,
+  parseGutter,
   parseSheet,
   PieceSource,
   planImposition,
@@ -127,6 +128,18 @@ Deno.test("parseGrid() takes columns x rows and refuses the rest naming --impose
   }
 });
 
+Deno.test("parseGutter() takes a length in inches or millimetres, in points", () => {
+  assert.equal(parseGutter("0.25in"), 18);
+  assert.ok(Math.abs(parseGutter("6mm") - 17.0079) < 1e-3);
+  assert.throws(
+    () => parseGutter("wide"),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.message ===
+        '--gutter must be a length like 0.25in or 6mm (at most 10 in), got "wide"',
+  );
+});
+
 Deno.test("parseSheet() knows the press sheet presets", async (t) => {
   const cases: [string, number, number][] = [
     ["SRA3", 320 / 25.4 * 72, 450 / 25.4 * 72],
@@ -212,6 +225,26 @@ Deno.test("planImposition() refuses a sheet smaller than a piece, an impossible 
           gutterPt: 9,
         }),
       /^--gutter 0\.13 in is narrower than twice the bleed \(0\.25 in\)/,
+    );
+  });
+  await t.step("an unknown order or flip", () => {
+    refuses(
+      () =>
+        planImposition(4, CARD, {
+          grid: "2x2",
+          sheet: "Letter",
+          order: "zigzag" as "cut-stack",
+        }),
+      /^--order must be cut-stack or step-repeat, got "zigzag"$/,
+    );
+    refuses(
+      () =>
+        planImposition(4, CARD, {
+          grid: "2x2",
+          sheet: "Letter",
+          flip: "sideways" as "long-edge",
+        }),
+      /^--flip must be long-edge or short-edge, got "sideways"$/,
     );
   });
   await t.step("API names", () => {
