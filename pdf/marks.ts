@@ -206,9 +206,9 @@ async function mark(
     );
   }
   const pageIndex = new Map(reader.pageRefs().map((ref, i) => [ref, i]));
-  const size = Math.max(
+  const size = refs.reduce(
+    (n, ref) => Math.max(n, ref.objectNumber + 1),
     numberOf(reader.trailer.get(PDFName.of("Size"))),
-    ...refs.map((r) => r.objectNumber + 1),
   );
   const sink = new CopySink(size, reader.version);
   const shared = new Shared(sink, options.bleedMarks ?? true);
@@ -304,18 +304,19 @@ async function markedPage(
   for (const [key, value] of dict?.entries() ?? []) {
     out.text(key.asString());
     const extra = added.get(key);
-    const sub = extra === undefined ? undefined : await reader.resolve(value);
-    if (extra !== undefined && sub instanceof PDFDict) {
-      out.text("<<");
-      for (const [k, v] of sub.entries()) {
-        out.text(k.asString());
-        out.value(v, identity(v));
-      }
-      out.text(`${extra}>>`);
-      added.delete(key);
-    } else {
+    if (extra === undefined) {
       out.value(value, identity(value));
+      continue;
     }
+    // The page's own entries of this kind, then the marks'.
+    const sub = await reader.resolve(value);
+    out.text("<<");
+    for (const [k, v] of sub instanceof PDFDict ? sub.entries() : []) {
+      out.text(k.asString());
+      out.value(v, identity(v));
+    }
+    out.text(`${extra}>>`);
+    added.delete(key);
   }
   for (const [key, extra] of added) out.text(`${key.asString()}<<${extra}>>`);
   out.text(">>>>");
