@@ -626,3 +626,32 @@ Deno.test("PieceSource.open() reads a PDF with object streams too", async () => 
     await qpdfCheck(out);
   });
 });
+
+Deno.test("imposePdfFile() names the given record numbers and stops when aborted, writing nothing", async () => {
+  await withTempDir(async (dir) => {
+    const merged = await mergedOf(labels(4), CARD);
+    const out = join(dir, "imposed.pdf");
+    await using pieces = await PieceSource.open(merged);
+    await imposePdfFile(pieces, out, {
+      grid: "2x2",
+      sheet: "Letter",
+      title: "Cards",
+      records: [3, 5, 8, 13],
+    });
+    const text = await tool("pdftotext", out, "-");
+    assert.match(text, /Cards · sheet 1 of 1 · records 3, 5, 8, 13/);
+    await Deno.remove(out);
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(
+      () =>
+        imposePdfFile(pieces, out, {
+          grid: "2x2",
+          sheet: "Letter",
+          signal: controller.signal,
+        }),
+      (e: Error) => e.name === "AbortError",
+    );
+    assert.deepEqual(await listDir(dir), []);
+  });
+});
