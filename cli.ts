@@ -61,6 +61,10 @@ Options:
   --size WxH            a bare document's extent in its own units, e.g. 1800x1200
   --record-key COLS     with --merge: columns kept in each record's PDF/VT
                         document part besides its number, e.g. id,lastName
+  --proof               also write proof.pdf: the first 5 records and those
+                        most likely to go wrong (longest value of each field,
+                        empty fields), watermarked, trim and safe zone drawn,
+                        failed records listed
   --name PATTERN        file name label, e.g. "{{lastName}}" (default: index only)
   --allow-remote-assets fetch http(s) template images (public addresses only)
   --browser-ws URL      use a running Chromium at this WebSocket endpoint
@@ -106,6 +110,7 @@ export interface RenderArgs {
   sheet?: string;
   page?: PageOption;
   recordKeys?: string[];
+  proof: boolean;
   name?: string;
   browserWs?: string;
   allowRemoteAssets: boolean;
@@ -149,6 +154,7 @@ export function parseRenderArgs(
         bleed: { type: "string" },
         size: { type: "string" },
         "record-key": { type: "string" },
+        proof: { type: "boolean", default: false },
         name: { type: "string" },
         "browser-ws": { type: "string" },
         "allow-remote-assets": { type: "boolean", default: false },
@@ -168,6 +174,7 @@ export function parseRenderArgs(
     quiet: v.quiet!,
     help: v.help!,
     allowRemoteAssets: v["allow-remote-assets"]!,
+    proof: v.proof!,
   };
   if (v.help) {
     return {
@@ -401,6 +408,7 @@ export async function main(
       sheet: opts.sheet,
       page: opts.page,
       recordKeys: opts.recordKeys,
+      proof: opts.proof,
       name: opts.name,
       browser: { wsEndpoint: opts.browserWs, executablePath: opts.chromium },
       assets: { allowRemote: opts.allowRemoteAssets },

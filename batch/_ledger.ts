@@ -120,6 +120,7 @@ export class BatchLedger {
   #startupMs = 0;
   #firstPieceMs = 0;
   #merged = false;
+  #proof = false;
 
   constructor(info: LedgerInfo) {
     this.#info = info;
@@ -162,6 +163,11 @@ export class BatchLedger {
   /** merged.pdf was written. */
   mergeWritten(): void {
     this.#merged = true;
+  }
+
+  /** proof.pdf was written. */
+  proofWritten(): void {
+    this.#proof = true;
   }
 
   /** A record that failed. */
@@ -228,6 +234,7 @@ export class BatchLedger {
         rendered,
         failed: this.#failed,
         merged: this.#merged ? "merged.pdf" : undefined,
+        proof: this.#proof ? "proof.pdf" : undefined,
         startedAt: this.#startedAt.toISOString(),
         ms: Math.round(ms),
         records,

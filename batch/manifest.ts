@@ -43,6 +43,8 @@ export interface Manifest {
   failed: number;
   /** Merged PDF file name, when asked for. */
   merged?: string;
+  /** The proof's file name, when asked for and written. */
+  proof?: string;
   startedAt: string;
   ms: number;
   records: ManifestEntry[];

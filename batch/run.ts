@@ -30,6 +30,7 @@ import { prepareInputs, recordFeed } from "./_inputs.ts";
 import { BatchLedger, type BatchResult, type Progress } from "./_ledger.ts";
 import { type ManifestEntry, writeManifest } from "./manifest.ts";
 import { MergedOutput } from "./_merge.ts";
+import { PROOF, proofChoices, writeProof } from "./_proof.ts";
 import { RecordRunner } from "./_record.ts";
 
 export type { BatchResult, Progress, StageTotals } from "./_ledger.ts";
@@ -90,6 +91,12 @@ export interface BatchOptions {
    * record metadata), besides its number. @default none
    */
   recordKeys?: string[];
+  /**
+   * Also write `proof.pdf`: the first records and those most likely to go
+   * wrong, watermarked, with trim and safe-zone lines; failed records listed.
+   * PDF pieces only. @default false
+   */
+  proof?: boolean;
   /** File name label with placeholders, e.g. "{{lastName}}". @default "" */
   name?: string;
   /** A running browser to use (kept open), or how to launch one. */
@@ -241,6 +248,32 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     ) {
       await merged.finish(options.fence);
       ledger.mergeWritten();
+    }
+    if (
+      options.proof && (options.format ?? "pdf") === "pdf" &&
+      !signal?.aborted &&
+      ledger.finished > 0
+    ) {
+      const choices = await proofChoices(
+        recordFeed(options.data, {
+          delimiter: options.delimiter,
+          encoding: options.encoding,
+          sheet: options.sheet,
+          total: inputs.total,
+          signal,
+          stop: new AbortController().signal,
+        }),
+        inputs.template.fields,
+      );
+      const shown = await writeProof(
+        options.out,
+        inputs.template,
+        choices,
+        ledger.result(modeOf(renderer)).manifest.records,
+        { beforeRename: options.fence },
+      );
+      ledger.proofWritten();
+      log("info", `Wrote ${PROOF}: ${shown} pieces to check`);
     }
   } catch (error) {
     if (!ledger.firstFailure) thrown = { error };

@@ -72,6 +72,8 @@ export interface BatchRunOptions {
   page?: PageOption;
   /** Columns kept in each record's document part of merged.pdf (PDF/VT). */
   recordKeys?: string[];
+  /** Also write proof.pdf. */
+  proof?: boolean;
 }
 
 /** A batch as the API shows it. */

@@ -306,6 +306,7 @@ export class BatchWorker implements AsyncDisposable {
       encoding: batch.options.encoding,
       sheet: batch.options.sheet,
       recordKeys: batch.options.recordKeys,
+      proof: batch.options.proof,
       concurrency: this.#options.concurrency,
       browser: await this.browser(),
       resume: run.resume,

@@ -75,6 +75,12 @@ export async function readBatchRequest(
     ...recipientFields(form),
     ...pageField(form),
     ...recordKeyField(form),
+    ...field(form, "proof", {}, (v) => {
+      if (v !== "true" && v !== "false") {
+        throw new UsageError(`proof must be true or false, got "${v}"`);
+      }
+      return v === "true" ? { proof: true } : {};
+    }),
   };
   return await withScratch(async (scratch) => {
     const { csvPath, dataName } = await writeCsv(data, scratch);

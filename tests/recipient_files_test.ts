@@ -275,11 +275,21 @@ Deno.test("POST /api/check reads .xlsx (sheet and sheets) and says a CSV's encod
         template: "postcard",
         data: await file(xlsx, "list.xlsx"),
         sheet: "Mailing",
+        recordKey: "id, lastName",
+        proof: "true",
       });
       assert.equal(res.status, 202);
       const { id } = await res.json();
       const status = await store.batch(id);
-      assert.deepEqual([status.total, status.options.sheet], [8, "Mailing"]);
+      assert.deepEqual(
+        [
+          status.total,
+          status.options.sheet,
+          status.options.recordKeys,
+          status.options.proof,
+        ],
+        [8, "Mailing", ["id", "lastName"], true],
+      );
       const bad = await post("/api/batches", {
         template: "postcard",
         data: await file(xlsx, "list.xlsx"),
@@ -345,5 +355,65 @@ Deno.test("cli render --merge writes PDF/VT's record structure; --record-key kee
   assert.match(
     bad.stderr,
     /--record-key "zipcode" is not a column of .*recipients\.csv: its columns are id, firstName/,
+  );
+});
+
+Deno.test("cli render --proof writes proof.pdf: the first records and the likeliest to go wrong, watermarked and captioned, failed records listed", async () => {
+  await using dir = await tempDir();
+  const csv = join(dir.path, "data.csv");
+  const rows = [
+    "id,firstName,lastName,company,street,city,state,zip,offer,url,photo",
+    ...Array.from(
+      { length: 9 },
+      (_, i) =>
+        `${i + 1},Ann${i},Lee,,${
+          i + 1
+        } Main St,Town,,1,x,https://example.com/r/${i + 1},`,
+    ),
+    // The longest last name, and a record whose QR value is empty: it fails.
+    "10,Bo,Vandenberghe-Oosterhuis,,1 Long Rd,Town,,1,x,https://example.com/r/10,",
+    "11,Cy,Short,,2 Main St,Town,,1,x,,",
+  ];
+  await Deno.writeTextFile(csv, rows.join("\n") + "\n");
+  const out = join(dir.path, "out");
+  const { code, stderr } = await cli([
+    "render",
+    "-t",
+    EXAMPLE_TEMPLATE,
+    "-d",
+    csv,
+    "-o",
+    out,
+    "--on-error",
+    "skip",
+    "--proof",
+  ]);
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /Wrote proof\.pdf: \d+ pieces to check/);
+  const file = join(out, "proof.pdf");
+  // -raw keeps the diagonal watermark's letters together.
+  const text = await run("pdftotext", ["-raw", file, "-"]);
+  const pages = text.split("\f").filter((p) => p.trim());
+  // Records 1–5, the longest last name (10), and the failures page; the
+  // longest first name, street and company are among them or the first.
+  assert.match(pages[0]!, /Record 1 \(line 2\): one of the first 5/);
+  assert.ok(
+    pages.some((p) =>
+      /Record 10 \(line 11\):.*the longest lastName \(23 characters\)/s.test(p)
+    ),
+    text,
+  );
+  assert.ok(pages.every((p, i) => i === pages.length - 1 || /PROOF/.test(p)));
+  assert.match(
+    pages.at(-1)!,
+    /1 record\(s\) failed[\s\S]*Record 11 \(line 12\): .*qr\.value/,
+  );
+  const manifest = JSON.parse(
+    await Deno.readTextFile(join(out, "manifest.json")),
+  );
+  assert.equal(manifest.proof, "proof.pdf");
+  assert.match(
+    await run("qpdf", ["--check", file]),
+    /No syntax or stream encoding errors/,
   );
 });

@@ -31,6 +31,14 @@ export function batchFileRoutes(ctx: ServerContext): Router {
         "manifest",
       );
     })
+    .get("/:id/proof.pdf", async (_req, p) => {
+      await store.batch(p.id!);
+      return fileResponse(
+        join(store.batchDir(p.id!), "out", "proof.pdf"),
+        "application/pdf",
+        "proof",
+      );
+    })
     .get("/:id/output.zip", async (_req, p) => {
       await store.batch(p.id!);
       // Every piece is checked against its manifest entry first: a file
