@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk fonts-wqy-microhei fonts-lxgw-wenkai fonts-nanum poppler-utils qpdf imagemagick)
+packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk fonts-wqy-microhei fonts-lxgw-wenkai fonts-nanum poppler-utils qpdf imagemagick ghostscript)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
