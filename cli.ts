@@ -9,6 +9,8 @@ import { parseArgs } from "node:util";
 import { type Delimiter } from "./batch/csv.ts";
 import { type Encoding, ENCODINGS, parseEncoding } from "./batch/encoding.ts";
 import { type PageOption, parsePageOption } from "./template/page_option.ts";
+import { type PressRequest, pressRequest } from "./batch/_press.ts";
+import { IMPOSE_FLAGS } from "./pdf/_sheet.ts";
 import type { OutputFormat, Progress } from "./batch/run.ts";
 import { InputError, UsageError } from "./common/errors.ts";
 import type { Logger } from "./render/log.ts";
@@ -53,7 +55,9 @@ Options:
   --delimiter D         force the CSV delimiter: , ; or tab (default: detected)
   --encoding E          force the CSV encoding: utf-8, utf-16le, utf-16be,
                         windows-1252 (latin1) (default: detected from its bytes)
-  --sheet NAME          the .xlsx sheet to read (default: the first visible one)
+  --sheet NAME          the .xlsx sheet to read (default: the first visible
+                        one); with --impose, --sheet is the press sheet: name
+                        the .xlsx sheet with --worksheet then
   --page SIZE           a bare Fabric document's trim size: 6x4in, 152x102mm,
                         A6, Letter… (default: its workspace rectangle or size)
   --dpi N               with --page: raster resolution, 36-1200 (default: 300)
@@ -61,6 +65,17 @@ Options:
   --size WxH            a bare document's extent in its own units, e.g. 1800x1200
   --record-key COLS     with --merge: columns kept in each record's PDF/VT
                         document part besides its number, e.g. id,lastName
+  --marks               with --merge: crop and bleed marks on merged.pdf, in a
+                        slug outside the bleed, the record in it (boxes kept)
+  --impose NxM          also write imposed.pdf: N pieces across, M down on
+                        press sheets, crop marks around the grid
+  --sheet SIZE          with --impose: the press sheet: SRA3, A3, Letter,
+                        Tabloid, 13x19in, 12x18in, WxHin, WxHmm
+  --order O             with --impose: cut-stack (default) | step-repeat
+  --duplex FILE         with --impose: a PDF of backs, one page for all or one
+                        per record
+  --flip E              with --duplex: long-edge (default) | short-edge
+  --gutter LENGTH       with --impose: space between trims (default 2x bleed)
   --proof               also write proof.pdf: the first 5 records and those
                         most likely to go wrong (longest value of each field,
                         empty fields), watermarked, trim and safe zone drawn,
@@ -111,6 +126,7 @@ export interface RenderArgs {
   page?: PageOption;
   recordKeys?: string[];
   proof: boolean;
+  press?: PressRequest;
   name?: string;
   browserWs?: string;
   allowRemoteAssets: boolean;
@@ -155,6 +171,14 @@ export function parseRenderArgs(
         size: { type: "string" },
         "record-key": { type: "string" },
         proof: { type: "boolean", default: false },
+        worksheet: { type: "string" },
+        marks: { type: "boolean", default: false },
+        impose: { type: "string" },
+        "press-sheet": { type: "string" },
+        order: { type: "string" },
+        duplex: { type: "string" },
+        flip: { type: "string" },
+        gutter: { type: "string" },
         name: { type: "string" },
         "browser-ws": { type: "string" },
         "allow-remote-assets": { type: "boolean", default: false },
@@ -225,7 +249,10 @@ export function parseRenderArgs(
     onError: oneOf(v["on-error"]!, "--on-error", ["fail", "skip"] as const),
     delimiter: v.delimiter === undefined ? undefined : delimiter(v.delimiter),
     encoding: v.encoding === undefined ? undefined : encoding(v.encoding),
-    sheet: v.sheet,
+    // --sheet is the press sheet with --impose (as print people say it),
+    // the .xlsx sheet without; --worksheet and --press-sheet always mean one.
+    sheet: v.worksheet ?? (v.impose === undefined ? v.sheet : undefined),
+    press: press(v),
     page: pageOption(v),
     recordKeys: v["record-key"]?.split(",").map((k) => k.trim()).filter(
       Boolean,
@@ -277,6 +304,23 @@ function fraction(value: string | undefined, flag: string): number | undefined {
     );
   }
   return n;
+}
+
+/** The press outputs asked for: --marks, --impose and its options. */
+function press(v: {
+  marks?: boolean;
+  impose?: string;
+  sheet?: string;
+  "press-sheet"?: string;
+  order?: string;
+  duplex?: string;
+  flip?: string;
+  gutter?: string;
+}): PressRequest | undefined {
+  return pressRequest({
+    ...v,
+    sheet: v["press-sheet"] ?? (v.impose !== undefined ? v.sheet : undefined),
+  }, IMPOSE_FLAGS);
 }
 
 function encoding(value: string): Encoding {
@@ -409,6 +453,7 @@ export async function main(
       page: opts.page,
       recordKeys: opts.recordKeys,
       proof: opts.proof,
+      press: opts.press,
       name: opts.name,
       browser: { wsEndpoint: opts.browserWs, executablePath: opts.chromium },
       assets: { allowRemote: opts.allowRemoteAssets },

@@ -121,6 +121,7 @@ export class BatchLedger {
   #firstPieceMs = 0;
   #merged = false;
   #proof = false;
+  #imposed = false;
 
   constructor(info: LedgerInfo) {
     this.#info = info;
@@ -168,6 +169,16 @@ export class BatchLedger {
   /** proof.pdf was written. */
   proofWritten(): void {
     this.#proof = true;
+  }
+
+  /** imposed.pdf was written. */
+  imposedWritten(): void {
+    this.#imposed = true;
+  }
+
+  /** Whether merged.pdf was written. */
+  get merged(): boolean {
+    return this.#merged;
   }
 
   /** A record that failed. */
@@ -235,6 +246,7 @@ export class BatchLedger {
         failed: this.#failed,
         merged: this.#merged ? "merged.pdf" : undefined,
         proof: this.#proof ? "proof.pdf" : undefined,
+        imposed: this.#imposed ? "imposed.pdf" : undefined,
         startedAt: this.#startedAt.toISOString(),
         ms: Math.round(ms),
         records,

@@ -45,6 +45,8 @@ export interface Manifest {
   merged?: string;
   /** The proof's file name, when asked for and written. */
   proof?: string;
+  /** The imposed file's name, when asked for and written. */
+  imposed?: string;
   startedAt: string;
   ms: number;
   records: ManifestEntry[];

@@ -31,6 +31,8 @@ import { BatchLedger, type BatchResult, type Progress } from "./_ledger.ts";
 import { type ManifestEntry, writeManifest } from "./manifest.ts";
 import { MergedOutput } from "./_merge.ts";
 import { PROOF, proofChoices, writeProof } from "./_proof.ts";
+import { planPress, type PressRequest, writePress } from "./_press.ts";
+import type { ImposeOptionNames } from "../pdf/impose.ts";
 import { RecordRunner } from "./_record.ts";
 
 export type { BatchResult, Progress, StageTotals } from "./_ledger.ts";
@@ -97,6 +99,13 @@ export interface BatchOptions {
    * PDF pieces only. @default false
    */
   proof?: boolean;
+  /**
+   * Press outputs: `imposed.pdf` (pieces on press sheets) and printer's marks
+   * on `merged.pdf`; checked before anything renders. PDF pieces only.
+   */
+  press?: PressRequest;
+  /** How press options are named in errors. @default the CLI's flags */
+  pressNames?: Partial<ImposeOptionNames> & { marks?: string };
   /** File name label with placeholders, e.g. "{{lastName}}". @default "" */
   name?: string;
   /** A running browser to use (kept open), or how to launch one. */
@@ -166,6 +175,13 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   const pdfMode = pdfModeOf(options);
   const chunkSize = clampChunkSize(options.chunkSize);
   const inputs = await prepareInputs(options, { pdfMode, log });
+  if (options.press && format === "pdf") {
+    const plan = planPress(options.press, inputs.template, inputs.total, {
+      merge: options.merge ?? false,
+      names: options.pressNames,
+    });
+    if (plan) log("info", plan);
+  }
   log(
     "info",
     `Batch: ${inputs.total} records from ${options.data}, template ${inputs.template.source} → ${options.out} (${format}${
@@ -274,6 +290,16 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       );
       ledger.proofWritten();
       log("info", `Wrote ${PROOF}: ${shown} pieces to check`);
+    }
+    if (options.press && format === "pdf" && !signal?.aborted) {
+      const written = await writePress(
+        options.press,
+        options.out,
+        inputs.template,
+        ledger.result(modeOf(renderer)).manifest.records,
+        { merged: ledger.merged, log, signal },
+      );
+      if (written.imposed) ledger.imposedWritten();
     }
   } catch (error) {
     if (!ledger.firstFailure) thrown = { error };

@@ -10,6 +10,7 @@ import type { RendererChoice } from "../render/orchestrator.ts";
 import type { PdfMode, RendererMode } from "../render/renderer.ts";
 import type { PageOption } from "../template/page_option.ts";
 import type { Encoding } from "./encoding.ts";
+import type { PressRequest } from "./_press.ts";
 import { NotFoundError } from "../common/errors.ts";
 import { isTerminal } from "../common/rules.js";
 import type { ManifestEntry } from "./manifest.ts";
@@ -74,6 +75,8 @@ export interface BatchRunOptions {
   recordKeys?: string[];
   /** Also write proof.pdf. */
   proof?: boolean;
+  /** imposed.pdf and marks on merged.pdf (no duplex backs from the API). */
+  press?: PressRequest;
 }
 
 /** A batch as the API shows it. */

@@ -27,6 +27,7 @@ import {
 import { Browser, type LaunchOptions } from "../render/browser.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
 import { loadTemplate } from "../template/parse.ts";
+import { PRESS_FIELDS } from "./_press.ts";
 import { BatchFailedError, runBatch } from "./run.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ClaimedBatch, JobStore } from "./store.ts";
@@ -307,6 +308,8 @@ export class BatchWorker implements AsyncDisposable {
       sheet: batch.options.sheet,
       recordKeys: batch.options.recordKeys,
       proof: batch.options.proof,
+      press: batch.options.press,
+      pressNames: PRESS_FIELDS,
       concurrency: this.#options.concurrency,
       browser: await this.browser(),
       resume: run.resume,

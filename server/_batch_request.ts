@@ -15,6 +15,12 @@ import {
   scanRecipients,
 } from "../batch/recipients.ts";
 import { type PageOption, parsePageOption } from "../template/page_option.ts";
+import {
+  planPress,
+  PRESS_FIELDS,
+  type PressRequest,
+  pressRequest,
+} from "../batch/_press.ts";
 import type { BatchRunOptions, JobStore } from "../batch/store.ts";
 import { parseRendererChoice } from "../render/orchestrator.ts";
 import type { PdfMode } from "../render/renderer.ts";
@@ -81,6 +87,7 @@ export async function readBatchRequest(
       }
       return v === "true" ? { proof: true } : {};
     }),
+    ...pressField(form),
   };
   return await withScratch(async (scratch) => {
     const { csvPath, dataName } = await writeCsv(data, scratch);
@@ -100,6 +107,12 @@ export async function readBatchRequest(
       dataName,
       "recordKey",
     );
+    if (options.press) {
+      planPress(options.press, given.template, info.count, {
+        merge: options.merge,
+        names: PRESS_FIELDS,
+      });
+    }
     if (options.pdfMode === "vector") checkVectorExport(given.template);
     // A library template stays where it is; an uploaded one travels as its
     // document, so the scratch folder can go.
@@ -325,6 +338,30 @@ function recordKeyField(form: UploadForm): { recordKeys?: string[] } {
   const keys = textField(form, "recordKey")?.split(",").map((k) => k.trim())
     .filter(Boolean);
   return keys?.length ? { recordKeys: keys } : {};
+}
+
+/**
+ * The form's press options: `marks` (true/false), `impose` (`2x2`) with
+ * `pressSheet` (`12x18in`), `order`, `flip`, `gutter` (no duplex backs from
+ * the API). Checked against the template by {@linkcode planPress} once it is
+ * read.
+ */
+function pressField(form: UploadForm): { press?: PressRequest } {
+  const marks = textField(form, "marks");
+  if (marks !== undefined && marks !== "true" && marks !== "false") {
+    throw new UsageError(`marks must be true or false, got "${marks}"`, {
+      location: { field: "marks" },
+    });
+  }
+  const press = pressRequest({
+    marks: marks === "true",
+    impose: textField(form, "impose"),
+    sheet: textField(form, "pressSheet"),
+    order: textField(form, "order"),
+    flip: textField(form, "flip"),
+    gutter: textField(form, "gutter"),
+  }, PRESS_FIELDS);
+  return press ? { press } : {};
 }
 
 /** A text field's value; undefined when absent or empty. */
