@@ -24,6 +24,9 @@ export class CmykTransform {
   readonly #frac = new Float64Array(256);
   readonly #corners = new Int32Array(4);
   readonly #weights = new Float64Array(4);
+  /** Colours converted lately: 0xRRGGBB (-1: none) and their packed CMYK. */
+  readonly #cacheKeys = new Int32Array(65536).fill(-1);
+  readonly #cacheValues = new Uint32Array(65536);
 
   constructor(lut: Uint8Array) {
     if (lut.length !== GRID * GRID * GRID * 4) {
@@ -35,6 +38,29 @@ export class CmykTransform {
       this.#cell[v] = cell;
       this.#frac[v] = v / STEP - cell;
     }
+  }
+
+  /**
+   * A transform whose grid points are `convert` of their RGB (0–255 each,
+   * CMYK 0–255 back): for tests, and for transforms known in closed form.
+   */
+  static fromFunction(
+    convert: (r: number, g: number, b: number) => number[],
+  ): CmykTransform {
+    const lut = new Uint8Array(GRID * GRID * GRID * 4);
+    for (let r = 0, o = 0; r < GRID; r++) {
+      for (let g = 0; g < GRID; g++) {
+        for (let b = 0; b < GRID; b++, o += 4) {
+          const cmyk = convert(
+            Math.round(r * STEP),
+            Math.round(g * STEP),
+            Math.round(b * STEP),
+          );
+          for (let c = 0; c < 4; c++) lut[o + c] = cmyk[c] ?? 0;
+        }
+      }
+    }
+    return new CmykTransform(lut);
   }
 
   /**
@@ -65,47 +91,64 @@ export class CmykTransform {
 
   /**
    * Converts `count` 8-bit RGB pixels (`rgb`, 3 bytes each) to 8-bit CMYK
-   * (`cmyk`, 4 bytes each). Runs of one colour cost one lookup.
+   * (`cmyk`, 4 bytes each). A run of one colour costs one lookup, and the
+   * last 65,536 colours met are remembered (pages have few: flat areas,
+   * antialiased edges).
    */
   pixels(rgb: Uint8Array, cmyk: Uint8Array, count: number): void {
-    const lut = this.#lut;
-    const cell = this.#cell;
-    const frac = this.#frac;
-    const w = this.#weights;
-    const corners = this.#corners;
+    const keys = this.#cacheKeys;
+    const values = this.#cacheValues;
+    const aligned = cmyk.byteOffset % 4 === 0;
+    const out32 = aligned
+      ? new Uint32Array(cmyk.buffer, cmyk.byteOffset, count)
+      : undefined;
     let last = -1;
-    let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-    for (let p = 0, q = 0, o = 0; p < count; p++, q += 3, o += 4) {
-      const r = rgb[q]!, g = rgb[q + 1]!, b = rgb[q + 2]!;
-      const key = (r << 16) | (g << 8) | b;
+    let packed = 0;
+    for (let p = 0, q = 0; p < count; p++, q += 3) {
+      const key = (rgb[q]! << 16) | (rgb[q + 1]! << 8) | rgb[q + 2]!;
       if (key !== last) {
         last = key;
-        this.#tetrahedron(
-          ((cell[r]! * GRID + cell[g]!) * GRID + cell[b]!) * 4,
-          frac[r]!,
-          frac[g]!,
-          frac[b]!,
-        );
-        const w0 = w[0]!, w1 = w[1]!, w2 = w[2]!, w3 = w[3]!;
-        const a = corners[0]!,
-          bb = corners[1]!,
-          c = corners[2]!,
-          d = corners[3]!;
-        // + 0.5 | 0: round, the weights being ≥ 0 and summing to 1.
-        c0 = (w0 * lut[a]! + w1 * lut[bb]! + w2 * lut[c]! + w3 * lut[d]! +
-          0.5) | 0;
-        c1 = (w0 * lut[a + 1]! + w1 * lut[bb + 1]! + w2 * lut[c + 1]! +
-          w3 * lut[d + 1]! + 0.5) | 0;
-        c2 = (w0 * lut[a + 2]! + w1 * lut[bb + 2]! + w2 * lut[c + 2]! +
-          w3 * lut[d + 2]! + 0.5) | 0;
-        c3 = (w0 * lut[a + 3]! + w1 * lut[bb + 3]! + w2 * lut[c + 3]! +
-          w3 * lut[d + 3]! + 0.5) | 0;
+        const slot = Math.imul(key, 0x9e3779b1) >>> 16;
+        if (keys[slot] === key) packed = values[slot]!;
+        else {
+          packed = this.#convert(key);
+          keys[slot] = key;
+          values[slot] = packed;
+        }
       }
-      cmyk[o] = c0;
-      cmyk[o + 1] = c1;
-      cmyk[o + 2] = c2;
-      cmyk[o + 3] = c3;
+      if (out32) out32[p] = packed;
+      else {
+        const o = p * 4;
+        cmyk[o] = packed & 0xff;
+        cmyk[o + 1] = (packed >>> 8) & 0xff;
+        cmyk[o + 2] = (packed >>> 16) & 0xff;
+        cmyk[o + 3] = packed >>> 24;
+      }
     }
+  }
+
+  /** One 0xRRGGBB colour to CMYK packed as bytes C, M, Y, K (little-endian). */
+  #convert(key: number): number {
+    const r = key >>> 16, g = (key >>> 8) & 0xff, b = key & 0xff;
+    const lut = this.#lut;
+    const w = this.#weights;
+    const corners = this.#corners;
+    this.#tetrahedron(
+      ((this.#cell[r]! * GRID + this.#cell[g]!) * GRID + this.#cell[b]!) * 4,
+      this.#frac[r]!,
+      this.#frac[g]!,
+      this.#frac[b]!,
+    );
+    const w0 = w[0]!, w1 = w[1]!, w2 = w[2]!, w3 = w[3]!;
+    const a = corners[0]!, bb = corners[1]!, c = corners[2]!, d = corners[3]!;
+    let packed = 0;
+    for (let ch = 3; ch >= 0; ch--) {
+      // + 0.5 | 0: round, the weights being ≥ 0 and summing to 1.
+      const v = (w0 * lut[a + ch]! + w1 * lut[bb + ch]! + w2 * lut[c + ch]! +
+        w3 * lut[d + ch]! + 0.5) | 0;
+      packed = (packed << 8) | v;
+    }
+    return packed >>> 0;
   }
 
   /**

@@ -41,7 +41,7 @@ import {
 import { convertFunction, FunctionError } from "./_pdf_functions.ts";
 import {
   type ConvertedImage,
-  convertSamples,
+  convertImage,
   deflate,
   ImageError,
   type ImageLayout,
@@ -764,10 +764,12 @@ export class DocumentConverter {
       return converted;
     }
     const layout = this.#layout(dict, filters);
-    return this.#tools.flateImage(stream.contents, layout, transform, () => {
-      const rgb = imageSamples(stream.contents, layout);
-      return convertSamples(rgb, layout.width * layout.height, transform);
-    });
+    return this.#tools.flateImage(
+      stream.contents,
+      layout,
+      transform,
+      () => convertImage(stream.contents, layout, transform),
+    );
   }
 
   #filters(dict: PDFDict): string[] {

@@ -107,7 +107,7 @@ export interface PdfXOptions {
 }
 
 /** Options for one conversion. */
-export interface ConvertOptions {
+export interface PdfXConvertOptions {
   /**
    * The document title.
    * @default {the input's title, else "pressrun"}
@@ -258,7 +258,7 @@ export class PdfXConverter implements AsyncDisposable {
    */
   async convert(
     pdf: Uint8Array,
-    options: ConvertOptions = {},
+    options: PdfXConvertOptions = {},
   ): Promise<Uint8Array> {
     this.#open();
     const { signal } = options;
@@ -364,7 +364,7 @@ export class PdfXConverter implements AsyncDisposable {
   async convertFile(
     input: string,
     output: string,
-    options: ConvertOptions = {},
+    options: PdfXConvertOptions = {},
   ): Promise<void> {
     this.#open();
     options.signal?.throwIfAborted();
@@ -642,7 +642,7 @@ export class PdfXConverter implements AsyncDisposable {
 export async function convertToPdfX(
   input: string,
   output: string,
-  options: PdfXOptions & ConvertOptions = {},
+  options: PdfXOptions & PdfXConvertOptions = {},
 ): Promise<void> {
   await using converter = await PdfXConverter.open(options);
   await converter.convertFile(input, output, options);
