@@ -173,7 +173,7 @@ async function* _records(
   const limits = _limits(options);
   signal?.throwIfAborted();
   const name = basename(path);
-  using file = await _open(path);
+  using file = await openRecipientFile(path);
   const sample = new Uint8Array(CHUNK_SIZE);
   const sampled = await file.read(sample) ?? 0;
   try {
@@ -383,8 +383,11 @@ type _At = Omit<InputLocation, "source" | "line"> & { cause?: CsvError };
 /** Makes the error of the current line. */
 type _Fail = (detail: string, at?: _At) => DataError;
 
-/** Opens `path`; a file that is not there (or cannot be read) is a DataError naming it. */
-async function _open(path: string): Promise<Deno.FsFile> {
+/**
+ * Opens a recipient file; one that is not there (or cannot be read) is a
+ * DataError naming it.
+ */
+export async function openRecipientFile(path: string): Promise<Deno.FsFile> {
   try {
     return await Deno.open(path);
   } catch (error) {

@@ -24,11 +24,12 @@
  * @module
  */
 import { basename, extname } from "node:path";
-import { DataError, UsageError } from "../common/errors.ts";
+import { UsageError } from "../common/errors.ts";
 import {
   type CsvInfo,
   type CsvOptions,
   type CsvRecord,
+  openRecipientFile,
   readCsv,
   scanCsv,
 } from "./csv.ts";
@@ -83,24 +84,13 @@ const MAGIC = [[0x50, 0x4b, 0x03, 0x04], [0x50, 0x4b, 0x05, 0x06], [
 export async function recipientsKind(path: string): Promise<RecipientsKind> {
   const head = new Uint8Array(4);
   let got = 0;
-  try {
-    using file = await Deno.open(path);
+  {
+    using file = await openRecipientFile(path);
     while (got < head.length) {
       const n = await file.read(head.subarray(got));
       if (n === null) break;
       got += n;
     }
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "there is no such file"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : undefined;
-    if (reason === undefined) throw error;
-    throw new DataError(`Cannot read ${path}: ${reason}`, {
-      cause: error,
-      location: { source: path },
-    });
   }
   if (got === 4 && MAGIC.some((m) => m.every((b, i) => head[i] === b))) {
     return "xlsx";

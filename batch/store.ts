@@ -8,9 +8,7 @@
 import { join, resolve } from "node:path";
 import type { RendererChoice } from "../render/orchestrator.ts";
 import type { PdfMode, RendererMode } from "../render/renderer.ts";
-import type { PageOption } from "../template/page_option.ts";
-import type { Encoding } from "./encoding.ts";
-import type { PressRequest } from "./_press.ts";
+import type { BatchOptions } from "./run.ts";
 import { NotFoundError } from "../common/errors.ts";
 import { isTerminal } from "../common/rules.js";
 import type { ManifestEntry } from "./manifest.ts";
@@ -54,7 +52,8 @@ export type { TemplateInfo } from "./_templates.ts";
 export type BatchState = typeof BATCH_STATES[number];
 
 /** How a batch was asked to run. */
-export interface BatchRunOptions {
+/** A stored batch's renderer and output choices. */
+interface BatchRunChoices {
   renderer: RendererChoice;
   /**
    * What the PDF pages hold. Batches stored before vector mode have none:
@@ -65,19 +64,18 @@ export interface BatchRunOptions {
   chunkSize?: number;
   merge: boolean;
   onError: "fail" | "skip";
-  /** The CSV's encoding, when the user named one; else detected. */
-  encoding?: Encoding;
-  /** The .xlsx sheet, when the user named one; else the first visible. */
-  sheet?: string;
-  /** A bare Fabric document's page, when the user gave one. */
-  page?: PageOption;
-  /** Columns kept in each record's document part of merged.pdf (PDF/VT). */
-  recordKeys?: string[];
-  /** Also write proof.pdf. */
-  proof?: boolean;
-  /** imposed.pdf and marks on merged.pdf (no duplex backs from the API). */
-  press?: PressRequest;
 }
+
+/**
+ * The rest of a stored batch's options, as runBatch takes them (the API
+ * gives no duplex backs).
+ */
+export type BatchRunOptions =
+  & BatchRunChoices
+  & Pick<
+    BatchOptions,
+    "encoding" | "sheet" | "page" | "recordKeys" | "proof" | "press"
+  >;
 
 /** A batch as the API shows it. */
 export interface BatchStatus {

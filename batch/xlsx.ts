@@ -36,7 +36,7 @@
  */
 import { basename } from "node:path";
 import { DataError } from "../common/errors.ts";
-import type { CsvRecord } from "./csv.ts";
+import { type CsvRecord, openRecipientFile } from "./csv.ts";
 import {
   type Book,
   BookError,
@@ -300,21 +300,7 @@ async function _openBook(
   limits: _Limits,
   signal: AbortSignal | undefined,
 ): Promise<Book> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path);
-  } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "there is no such file"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : undefined;
-    if (reason === undefined) throw error;
-    throw new DataError(`Cannot read ${path}: ${reason}`, {
-      cause: error,
-      location: { source: path },
-    });
-  }
+  const file = await openRecipientFile(path);
   let size: number;
   try {
     size = (await file.stat()).size;

@@ -215,3 +215,23 @@ export function imageOf(piece: RenderedPiece): EncodedImage {
   if (piece.kind !== "raster") throw new Error("Expected a raster piece");
   return piece.image;
 }
+
+/** Runs the CLI the way a user does, as its own process. */
+export async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  permissions = ["-A"],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "cli.ts", ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return {
+    code: out.code,
+    stdout: decode(out.stdout),
+    stderr: decode(out.stderr),
+  };
+}

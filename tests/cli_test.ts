@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   chromiumPids,
+  cli,
   EXAMPLE_CSV,
   EXAMPLE_TEMPLATE,
   MALFORMED_CSV,
@@ -10,26 +11,6 @@ import {
   tempDir,
   TRICKY_CSV,
 } from "./_helpers.ts";
-
-/** Runs the CLI the way a user does, as its own process. */
-async function cli(
-  args: string[],
-  env: Record<string, string> = {},
-  permissions = ["-A"],
-) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, "cli.ts", ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return {
-    code: out.code,
-    stdout: decode(out.stdout),
-    stderr: decode(out.stderr),
-  };
-}
 
 /** `render` of the example template with `data` into `out`, then `more` flags. */
 function renderArgs(data: string, out: string, ...more: string[]): string[] {

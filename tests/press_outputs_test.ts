@@ -11,22 +11,13 @@ import { JobStore } from "../batch/store.ts";
 import { BatchWorker } from "../batch/worker.ts";
 import { createHandler } from "../server/api.ts";
 import {
+  cli,
   EXAMPLE_CSV,
   EXAMPLE_TEMPLATE,
   pdfInfo,
   run,
   tempDir,
 } from "./_helpers.ts";
-
-async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 const render = (out: string, ...more: string[]) => [
   "render",

@@ -20,26 +20,13 @@ import { BatchWorker } from "../batch/worker.ts";
 import { createHandler } from "../server/api.ts";
 import type { CheckAnswer } from "../server/routes/check.ts";
 import {
+  cli,
   EXAMPLE_CSV,
   EXAMPLE_TEMPLATE,
   pdfInfo,
   run,
   tempDir,
 } from "./_helpers.ts";
-
-/** Runs the CLI as its own process. */
-async function cli(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "cli.ts", ...args],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stderr: new TextDecoder().decode(out.stderr),
-  };
-}
 
 /** The example's rows with José Müller first, as Excel on Windows saves them. */
 async function windows1252Csv(path: string): Promise<void> {
