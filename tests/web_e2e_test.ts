@@ -60,6 +60,9 @@ Deno.test("a user opens the page, uploads recipients-tricky.csv, generates, and 
     () => !document.querySelector<HTMLButtonElement>("#generate")!.disabled,
     { timeout: 10_000 },
   );
+  // Press sheets and a proof, as a print buyer asks for them.
+  await page.click("#proof");
+  await page.select("#impose", "2x2 12x18in");
   await page.screenshot({ path: join(dir.path, "ready.png") });
   await page.click("#generate");
   await page.waitForFunction(
@@ -97,6 +100,32 @@ Deno.test("a user opens the page, uploads recipients-tricky.csv, generates, and 
   const pngs = await pdfToPngs(pdf, dir.path);
   for (const [i, png] of pngs.entries()) {
     assert.equal(await decodeQr(png), urls[i], `page ${i + 1}`);
+  }
+  // The press sheets and the proof, from their links.
+  for (
+    const [link, expect] of [["#download-imposed", 3], [
+      "#download-proof",
+      0,
+    ]] as const
+  ) {
+    await page.waitForSelector(`${link}:not([hidden])`);
+    const url = await page.$eval(link, (a) => (a as HTMLAnchorElement).href);
+    const b64 = await page.evaluate(async (u) => {
+      const res = await fetch(u);
+      const buf = new Uint8Array(await res.arrayBuffer());
+      let bin = "";
+      for (const b of buf) bin += String.fromCharCode(b);
+      return btoa(bin);
+    }, url);
+    const file = join(dir.path, `${link.slice(10)}.pdf`);
+    await Deno.writeFile(
+      file,
+      Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)),
+    );
+    const pages = (await pdfInfo(file)).pages;
+    // 12 records 2x2: 3 sheets; the proof: at least the first 5 records.
+    if (expect) assert.equal(pages, expect, link);
+    else assert.ok(pages >= 5, `${link}: ${pages} pages`);
   }
   assert.deepEqual(problems, []);
 });

@@ -22,6 +22,13 @@ async function generate() {
   if (state.sheet) form.set("sheet", state.sheet);
   form.set("merge", String($("#merge", HTMLInputElement).checked));
   form.set("onError", $("#on-error", HTMLSelectElement).value);
+  form.set("marks", String($("#marks", HTMLInputElement).checked));
+  form.set("proof", String($("#proof", HTMLInputElement).checked));
+  const [grid, sheet] = $("#impose", HTMLSelectElement).value.split(" ");
+  if (grid && sheet) {
+    form.set("impose", grid);
+    form.set("pressSheet", sheet);
+  }
   state.starting = true;
   $("#generate", HTMLButtonElement).disabled = true;
   $("#generate-hint").textContent = "Starting…";

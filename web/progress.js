@@ -200,6 +200,8 @@ function showDownloads(s, ended) {
     ["#download-pdf", "output.pdf", `${name}.pdf`],
     ["#download-zip", "output.zip", `${name}.zip`],
     ["#download-manifest", "manifest.json", `${name}-manifest.json`],
+    ["#download-imposed", "imposed.pdf", `${name}-sheets.pdf`],
+    ["#download-proof", "proof.pdf", `${name}-proof.pdf`],
   ];
   for (const [selector, file, as] of links) {
     const link = $(selector, HTMLAnchorElement);
@@ -210,6 +212,9 @@ function showDownloads(s, ended) {
   $("#download-zip").hidden = s.state !== "done";
   $("#download-pdf").hidden = s.state !== "done" ||
     !(s.merged ?? s.options.merge);
+  $("#download-imposed").hidden = s.state !== "done" ||
+    !s.options.press?.impose;
+  $("#download-proof").hidden = s.state !== "done" || !s.options.proof;
 }
 
 /** @param {number} index a finished piece: its thumbnail shows soon */

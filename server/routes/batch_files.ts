@@ -39,6 +39,14 @@ export function batchFileRoutes(ctx: ServerContext): Router {
         "proof",
       );
     })
+    .get("/:id/imposed.pdf", async (_req, p) => {
+      await store.batch(p.id!);
+      return fileResponse(
+        join(store.batchDir(p.id!), "out", "imposed.pdf"),
+        "application/pdf",
+        "imposed PDF",
+      );
+    })
     .get("/:id/output.zip", async (_req, p) => {
       await store.batch(p.id!);
       // Every piece is checked against its manifest entry first: a file
