@@ -19,6 +19,8 @@ import { RenderPage } from "../render/render_page.ts";
 import { AssetResolver } from "../template/assets.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import { loadTemplate } from "../template/parse.ts";
+import { imposePdfFile, PieceSource } from "../pdf/impose.ts";
+import { markPdfFile, recordSlug } from "../pdf/marks.ts";
 import { piecePayload } from "../template/payload.ts";
 import { readCsv } from "../batch/csv.ts";
 import { type BenchSize, writeBenchData } from "./data.ts";
@@ -57,6 +59,11 @@ export interface BenchRow {
   chunkSize?: number;
   /** ms per piece, per stage (end-to-end modes). */
   stages?: StageTotals;
+  /**
+   * vector-merged: the extra ms per piece of each press output made from
+   * its merged.pdf afterwards, one at a time.
+   */
+  press?: Record<string, number>;
   /** Memory samples over time: [s, done, deno MB, chromium MB]. */
   samples: [number, number, number, number][];
 }
@@ -241,6 +248,9 @@ async function endToEnd(
   const mergedBytes = merge
     ? (await Deno.stat(join(out, "merged.pdf"))).size
     : undefined;
+  const press = merge
+    ? await pressCosts(out, template, result.rendered)
+    : undefined;
   await Deno.remove(out, { recursive: true });
   const kinds = result.manifest.records.map((r) => r.kind);
   const raster = kinds.filter((k) => k !== "vector").length;
@@ -275,8 +285,44 @@ async function endToEnd(
     pdfMode: result.pdfMode,
     chunkSize: vector ? clampChunkSize(chunkSize) : undefined,
     stages,
+    press,
     samples: memory.samples,
   };
+}
+
+/**
+ * ms per piece of each press output made from `out`'s merged.pdf: imposed
+ * 2x2 on 12x18in sheets, crop marks, PDF/X (each alone, as `--impose`,
+ * `--marks` and `--pdfx` add them after the batch).
+ */
+async function pressCosts(
+  out: string,
+  templatePath: string,
+  pieces: number,
+): Promise<Record<string, number>> {
+  const template = await loadTemplate(templatePath);
+  const merged = join(out, "merged.pdf");
+  const timed = async (work: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await work();
+    return Math.round((performance.now() - t0) / pieces * 100) / 100;
+  };
+  const costs: Record<string, number> = {};
+  costs.impose = await timed(async () => {
+    await using source = await PieceSource.open(merged);
+    await imposePdfFile(source, join(out, "imposed.pdf"), {
+      grid: "2x2",
+      sheet: "12x18in",
+      piece: template.geometry,
+      title: template.name,
+    });
+  });
+  costs.marks = await timed(() =>
+    markPdfFile(merged, join(out, "marked.pdf"), {
+      slug: (page, pages) => recordSlug(template.name, page + 1, pages),
+    })
+  );
+  return costs;
 }
 
 async function floorRun(
@@ -372,6 +418,20 @@ export function formatReport(
       }
     }
     if (ratios.length) lines.push(`${size}: ${ratios.join(", ")}`);
+  }
+  const pressed = rows.filter((r) => r.press);
+  if (pressed.length) {
+    const names = Object.keys(pressed[0]!.press!);
+    lines.push(
+      "",
+      "Press outputs made from merged.pdf after the batch, extra ms per piece (impose: 2x2 on 12x18in):",
+      "",
+      `| size | ${names.join(" | ")} |`,
+      `| --- | ${names.map(() => "---:").join(" | ")} |`,
+      ...pressed.map((r) =>
+        `| ${r.size} | ${names.map((n) => r.press![n] ?? "–").join(" | ")} |`
+      ),
+    );
   }
   const staged = rows.filter((r) => r.stages);
   if (staged.length) {
