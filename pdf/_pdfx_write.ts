@@ -1,9 +1,11 @@
 /**
- * Writing a converted document as PDF/X-4: a new catalog with the
- * OutputIntent (the output profile embedded) and XMP metadata naming the
- * standard, an Info dictionary with the dates, Trapped and the version, and
- * a trailer with a document ID. Only objects the document still reaches are
- * written, renumbered from 1 in the order they are reached.
+ * Writing a converted document, as PDF/X-4 or as a plain CMYK PDF (a chunk
+ * to split and merge, made PDF/X afterwards by `_pdfx_identity.ts`). The
+ * PDF/X-4 identity: a new catalog with the OutputIntent (the output profile
+ * embedded) and XMP metadata naming the standard, an Info dictionary with
+ * the dates, Trapped and the version, and a trailer with a document ID.
+ * Only objects the document still reaches are written, renumbered from 1 in
+ * the order they are reached.
  *
  * @module
  */
@@ -37,64 +39,86 @@ export interface PdfXMeta {
   conditionIdentifier: string;
   /** OutputCondition and Info of the intent: the profile's description. */
   condition: string;
+  /**
+   * Also name PDF/VT-1 in the XMP metadata (a merged file whose records are
+   * DParts).
+   */
+  pdfvt?: boolean;
 }
 
 const N = (name: string) => PDFName.of(name);
-const PRODUCER = "pressrun";
+export const PRODUCER = "pressrun";
 
-/** Serialises `doc` as a PDF/X-4 file. */
-export function writePdfX(doc: PDFDocument, meta: PdfXMeta): Uint8Array {
+/**
+ * Serialises `doc`: as a PDF/X-4 file with `meta`, else as a plain PDF with
+ * its own catalog and Info.
+ */
+export function writePdfX(
+  doc: PDFDocument,
+  meta: PdfXMeta | undefined,
+): Uint8Array {
   const context = doc.context;
-  const profile = PDFRawStream.of(
-    context.obj({ N: 4, Filter: "FlateDecode" }),
-    meta.profile,
-  );
-  const intent = context.obj({
-    Type: "OutputIntent",
-    S: "GTS_PDFX",
-    OutputConditionIdentifier: PDFString.of(ascii(meta.conditionIdentifier)),
-    OutputCondition: PDFHexString.fromText(meta.condition),
-    Info: PDFHexString.fromText(meta.condition),
-    RegistryName: PDFString.of("http://www.color.org"),
-    DestOutputProfile: context.register(profile),
-  });
-  const xmp = new TextEncoder().encode(xmpPacket(meta));
-  const metadata = PDFRawStream.of(
-    context.obj({ Type: "Metadata", Subtype: "XML" }),
-    xmp,
-  );
   const catalog = PDFDict.withContext(context);
   for (const [key, value] of doc.catalog.entries()) {
     const name = key.decodeText();
-    // Actions and forms have no place in a print file.
+    // Actions and forms have no place in a print file; the header says
+    // the version.
     if (
-      ["Metadata", "OpenAction", "AA", "AcroForm", "OutputIntents"].includes(
-        name,
-      )
+      [
+        "Metadata",
+        "OpenAction",
+        "AA",
+        "AcroForm",
+        "OutputIntents",
+        "Version",
+      ].includes(name)
     ) {
       continue;
     }
     catalog.set(key, value);
   }
-  catalog.set(N("OutputIntents"), context.obj([context.register(intent)]));
-  catalog.set(N("Metadata"), context.register(metadata));
-  const date = pdfDate(meta.date);
-  const info = context.obj({
-    Title: PDFHexString.fromText(meta.title),
-    Producer: PDFHexString.fromText(PRODUCER),
-    Creator: PDFHexString.fromText(PRODUCER),
-    CreationDate: PDFString.of(date),
-    ModDate: PDFString.of(date),
-    Trapped: "False",
-    GTS_PDFXVersion: PDFString.of(PDFX_VERSION),
-  });
+  let info: PDFObject | undefined = context.trailerInfo.Info;
+  if (meta) {
+    const profile = PDFRawStream.of(
+      context.obj({ N: 4, Filter: "FlateDecode" }),
+      meta.profile,
+    );
+    const intent = context.obj({
+      Type: "OutputIntent",
+      S: "GTS_PDFX",
+      OutputConditionIdentifier: PDFString.of(
+        ascii(meta.conditionIdentifier),
+      ),
+      OutputCondition: PDFHexString.fromText(meta.condition),
+      Info: PDFHexString.fromText(meta.condition),
+      RegistryName: PDFString.of("http://www.color.org"),
+      DestOutputProfile: context.register(profile),
+    });
+    const xmp = new TextEncoder().encode(xmpPacket(meta));
+    const metadata = PDFRawStream.of(
+      context.obj({ Type: "Metadata", Subtype: "XML" }),
+      xmp,
+    );
+    catalog.set(N("OutputIntents"), context.obj([context.register(intent)]));
+    catalog.set(N("Metadata"), context.register(metadata));
+    const date = pdfDate(meta.date);
+    info = context.register(context.obj({
+      Title: PDFHexString.fromText(meta.title),
+      Producer: PDFHexString.fromText(PRODUCER),
+      Creator: PDFHexString.fromText(PRODUCER),
+      CreationDate: PDFString.of(date),
+      ModDate: PDFString.of(date),
+      Trapped: "False",
+      GTS_PDFXVersion: PDFString.of(PDFX_VERSION),
+    }));
+  }
   const rootRef = context.register(catalog);
-  const infoRef = context.register(info);
+  const infoRef = info instanceof PDFRef ? info : undefined;
 
   // Number what the catalog and Info reach, in the order reached.
   const numbers = new Map<PDFRef, number>();
   const order: PDFRef[] = [];
-  const stack: PDFObject[] = [infoRef, rootRef];
+  const stack: PDFObject[] = infoRef ? [infoRef, rootRef] : [rootRef];
   while (stack.length > 0) {
     const object = stack.pop()!;
     if (object instanceof PDFRef) {
@@ -128,12 +152,12 @@ export function writePdfX(doc: PDFDocument, meta: PdfXMeta): Uint8Array {
   for (let n = 1; n <= order.length; n++) {
     xref.push(`${String(offsets.get(n)).padStart(10, "0")} 00000 n \n`);
   }
+  const infoEntry = infoRef ? `/Info ${numbers.get(infoRef)} 0 R` : "";
+  const id = meta ? `/ID[<${meta.id}><${meta.id}>]` : "";
   xref.push(
     `trailer\n<</Size ${order.length + 1}/Root ${
       numbers.get(rootRef)
-    } 0 R/Info ${
-      numbers.get(infoRef)
-    } 0 R/ID[<${meta.id}><${meta.id}>]>>\nstartxref\n${body.length}\n%%EOF\n`,
+    } 0 R${infoEntry}${id}>>\nstartxref\n${body.length}\n%%EOF\n`,
   );
   const tail = new TextEncoder().encode(xref.join(""));
   const bytes = new Uint8Array(body.length + tail.length);
@@ -143,7 +167,7 @@ export function writePdfX(doc: PDFDocument, meta: PdfXMeta): Uint8Array {
 }
 
 /** D:YYYYMMDDHHmmSSZ, in UTC. */
-function pdfDate(date: Date): string {
+export function pdfDate(date: Date): string {
   return `D:${date.toISOString().replace(/[-:T]/g, "").slice(0, 14)}Z`;
 }
 
@@ -152,7 +176,7 @@ function xmpDate(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
 
-function ascii(text: string): string {
+export function ascii(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, "?");
 }
 
@@ -178,7 +202,7 @@ function uuid(id: string): string {
 }
 
 /** The XMP packet: what PDF/X-4 requires of it (ISO 15930-7, 6.7). */
-function xmpPacket(meta: PdfXMeta): string {
+export function xmpPacket(meta: PdfXMeta): string {
   const date = xmpDate(meta.date);
   return `<?xpacket begin="\u{feff}" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -188,7 +212,9 @@ function xmpPacket(meta: PdfXMeta): string {
     xmlns:xmp="http://ns.adobe.com/xap/1.0/"
     xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
     xmlns:pdf="http://ns.adobe.com/pdf/1.3/"
-    xmlns:pdfxid="http://www.npes.org/pdfx/ns/id/">
+    xmlns:pdfxid="http://www.npes.org/pdfx/ns/id/"${
+    meta.pdfvt ? '\n    xmlns:pdfvtid="http://www.npes.org/pdfvt/ns/id/"' : ""
+  }>
    <dc:format>application/pdf</dc:format>
    <dc:title><rdf:Alt><rdf:li xml:lang="x-default">${
     xml(meta.title)
@@ -203,7 +229,13 @@ function xmpPacket(meta: PdfXMeta): string {
    <xmpMM:InstanceID>${uuid(meta.id)}</xmpMM:InstanceID>
    <xmpMM:VersionID>1</xmpMM:VersionID>
    <xmpMM:RenditionClass>default</xmpMM:RenditionClass>
-   <pdfxid:GTS_PDFXVersion>${PDFX_VERSION}</pdfxid:GTS_PDFXVersion>
+   <pdfxid:GTS_PDFXVersion>${PDFX_VERSION}</pdfxid:GTS_PDFXVersion>${
+    meta.pdfvt
+      ? `
+   <pdfvtid:GTS_PDFVTVersion>PDF/VT-1</pdfvtid:GTS_PDFVTVersion>
+   <pdfvtid:GTS_PDFVTModDate>${date}</pdfvtid:GTS_PDFVTModDate>`
+      : ""
+  }
   </rdf:Description>
  </rdf:RDF>
 </x:xmpmeta>

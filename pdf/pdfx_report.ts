@@ -55,6 +55,8 @@ export interface PdfXReport {
   version?: string;
   /** GTS_PDFXVersion of the Info dictionary. */
   infoVersion?: string;
+  /** Info /Title. */
+  title?: string;
   /** Info /Trapped. */
   trapped?: string;
   /** The trailer has an /ID. */
@@ -150,7 +152,9 @@ export async function pdfxReport(pdf: Uint8Array): Promise<PdfXReport> {
   const info = lookup(context.trailerInfo.Info);
   let infoVersion: string | undefined;
   let trapped: string | undefined;
+  let title: string | undefined;
   if (info instanceof PDFDict) {
+    title = text(info.get(N("Title")));
     infoVersion = text(info.get(N("GTS_PDFXVersion")));
     trapped = name(info.get(N("Trapped")));
     if (
@@ -450,6 +454,7 @@ export async function pdfxReport(pdf: Uint8Array): Promise<PdfXReport> {
     pdfVersion,
     version,
     infoVersion,
+    title,
     trapped,
     hasId,
     outputIntents,

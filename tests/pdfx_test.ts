@@ -2,13 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PressrunError, UsageError } from "../common/errors.ts";
 import { PNG } from "pngjs";
-import { joinChunks } from "../pdf/chunks.ts";
+import { joinChunks, MergedChunks, splitChunk } from "../pdf/chunks.ts";
 import { pageGeometry } from "../pdf/geometry.ts";
 import { piecePdf } from "../pdf/writer.ts";
 import { convertToPdfX, PdfXConverter } from "../pdf/pdfx.ts";
 import { pdfxReport } from "../pdf/pdfx_report.ts";
 import { Browser } from "../render/browser.ts";
 import { pdfToPngs, readPng, run, tempDir } from "./_helpers.ts";
+import { RenderPage } from "../render/render_page.ts";
 import { openPage, rasterPdf, smallTemplate, vectorPieces } from "./_vector.ts";
 
 const box = { originX: "left", originY: "top" };
@@ -154,14 +155,20 @@ const MAX_BLOCK_MEAN = 0.15;
 async function fixtures() {
   await using browser = await Browser.launch();
   const { spec, payloads } = await smallTemplate(OBJECTS, RECORDS, "#FBF7F0");
-  await using page = await openPage(browser, spec);
+  const chunks: Uint8Array[] = [];
+  await using page = await RenderPage.open(browser, spec, {
+    onChunk: (chunk) => chunks.push(chunk.pdf),
+  });
   const vector = (await vectorPieces(page, payloads)).map((p) => p.pdf);
   const raster: Uint8Array[] = [];
   for (const payload of payloads) {
     raster.push(await rasterPdf(page, spec, payload));
   }
   const geometry = spec.print.geometry;
+  assert.equal(chunks.length, 1);
   return {
+    geometry,
+    chunk: chunks[0]!,
     vector,
     raster,
     vectorMerged: await joinChunks(vector, geometry),
@@ -308,6 +315,59 @@ Deno.test("PdfXConverter writes PDF/X-4 of vector and raster pieces and merged f
     await assertPdfX(made.rasterMerged, out, dir.path);
     assert.equal((await pdfxReport(out)).images.length, 3);
   });
+
+  await t.step(
+    "a chunk converted before its split: pieces made PDF/X by appending",
+    async () => {
+      const cmyk = await pdfx.toCmyk(made.chunk, { boxes: false });
+      const pieces = await splitChunk(cmyk, made.geometry);
+      assert.equal(pieces.length, made.vector.length);
+      for (const [i, piece] of pieces.entries()) {
+        const out = await pdfx.identify(piece, { date: DATE });
+        // Appended: the split piece's bytes come first, unchanged.
+        assert.deepEqual(out.subarray(0, piece.length), piece);
+        await assertPdfX(made.vector[i]!, out, dir.path);
+      }
+    },
+  );
+
+  await t.step(
+    "identify() converts a piece whose colours were not converted",
+    async () => {
+      const out = await pdfx.identify(made.vector[0]!, { date: DATE });
+      await assertPdfX(made.vector[0]!, out, dir.path);
+    },
+  );
+
+  await t.step(
+    "merged from converted pieces, made PDF/X in place",
+    async () => {
+      const merged = new MergedChunks(made.geometry, { title: "Postcards" });
+      const file = join(dir.path, "merged.pdf");
+      {
+        using out = await Deno.open(file, { write: true, create: true });
+        for (const [i, piece] of made.vector.entries()) {
+          const converted = await pdfx.convert(piece, { date: DATE });
+          await out.write(
+            await merged.add(converted, [{ index: i + 1, fields: {} }]),
+          );
+        }
+        await out.write(merged.end());
+      }
+      const before = await Deno.readFile(file);
+      await pdfx.identifyFile(file, { date: DATE, pdfvt: true });
+      const after = await Deno.readFile(file);
+      assert.deepEqual(after.subarray(0, before.length), before);
+      await assertPdfX(made.vectorMerged, after, dir.path);
+      const report = await pdfxReport(after);
+      assert.equal(report.images.filter((i) => i.width === 800).length, 1);
+      assert.equal(report.title, "Postcards");
+      assert.match(
+        new TextDecoder().decode(after.subarray(before.length)),
+        /<pdfvtid:GTS_PDFVTVersion>PDF\/VT-1</,
+      );
+    },
+  );
 
   await t.step("same input and date, same bytes", async () => {
     const a = await pdfx.convert(made.vector[0]!, { date: DATE });
