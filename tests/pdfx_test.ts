@@ -2,6 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PressrunError, UsageError } from "../common/errors.ts";
 import { PNG } from "pngjs";
+import {
+  decodePDFRawStream,
+  PDFDict,
+  PDFDocument,
+  PDFHexString,
+  PDFName,
+  PDFRawStream,
+} from "pdf-lib";
 import { joinChunks, MergedChunks, splitChunk } from "../pdf/chunks.ts";
 import { pageGeometry } from "../pdf/geometry.ts";
 import { piecePdf } from "../pdf/writer.ts";
@@ -619,4 +627,154 @@ Deno.test("PdfXConverter.open() says to install Ghostscript when it is missing",
       return true;
     },
   );
+});
+
+/**
+ * A page pdf-lib writes with what Chromium does not: a luminosity soft
+ * mask, an Indexed image, a tiling pattern, a shading drawn by `sh` with a
+ * PostScript function, a spot colour with an RGB alternate, an inline RGB
+ * image and `cs`/`sc` colours.
+ */
+async function handMadePdf(): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const context = doc.context;
+  const stream = (dict: Record<string, unknown>, text: string) =>
+    context.register(
+      context.flateStream(new TextEncoder().encode(text), dict as never),
+    );
+  const mask = stream({
+    Type: "XObject",
+    Subtype: "Form",
+    BBox: [0, 0, 200, 200],
+    Group: { Type: "Group", S: "Transparency", CS: "DeviceRGB" },
+  }, "0 0 0 rg 0 0 200 200 re f 1 1 1 rg 50 50 100 100 re f");
+  const tile = stream({
+    Type: "Pattern",
+    PatternType: 1,
+    PaintType: 1,
+    TilingType: 1,
+    BBox: [0, 0, 20, 20],
+    XStep: 20,
+    YStep: 20,
+    Resources: {},
+  }, "1 0 0 rg 0 0 10 10 re f 0 0 1 rg 10 10 10 10 re f");
+  const ramp = context.register(PDFRawStream.of(
+    context.obj({ FunctionType: 4, Domain: [0, 1], Range: [0, 1, 0, 1, 0, 1] }),
+    new TextEncoder().encode("{ dup 1 exch sub 0.5 }"),
+  ));
+  const indexed = context.register(PDFRawStream.of(
+    context.obj({
+      Type: "XObject",
+      Subtype: "Image",
+      Width: 2,
+      Height: 1,
+      BitsPerComponent: 8,
+      ColorSpace: [
+        PDFName.of("Indexed"),
+        PDFName.of("DeviceRGB"),
+        1,
+        PDFHexString.of("ff8000" + "0080ff"),
+      ],
+    }),
+    new Uint8Array([0, 1]),
+  ));
+  const content = [
+    "q /GS0 gs 0.2 0.6 0.3 rg 20 20 200 200 re f Q",
+    "q /Pattern cs /P0 scn 240 20 100 100 re f Q",
+    "q 360 20 80 100 re W n /Sh0 sh Q",
+    "q /CS0 cs 0.8 sc 20 240 100 40 re f Q",
+    "q /DeviceRGB CS 0 0.5 1 SC 4 w 140 240 m 240 280 l S Q",
+    "q 60 0 0 30 260 240 cm /Im0 Do Q",
+    "q 30 0 0 30 340 240 cm BI /W 2 /H 1 /CS /RGB /BPC 8 ID\n",
+  ].join("\n");
+  const bytes = new Uint8Array([
+    ...new TextEncoder().encode(content),
+    255,
+    0,
+    0,
+    0,
+    255,
+    0,
+    ...new TextEncoder().encode("\nEI Q\n"),
+  ]);
+  const page = doc.addPage([450, 306]);
+  page.node.set(
+    PDFName.of("Contents"),
+    context.register(PDFRawStream.of(context.obj({}), bytes)),
+  );
+  page.node.set(PDFName.of("TrimBox"), context.obj([9, 9, 441, 297]));
+  page.node.set(PDFName.of("BleedBox"), context.obj([0, 0, 450, 306]));
+  page.node.set(
+    PDFName.of("Resources"),
+    context.obj({
+      ExtGState: {
+        GS0: {
+          Type: "ExtGState",
+          SMask: { Type: "Mask", S: "Luminosity", G: mask },
+        },
+      },
+      Pattern: { P0: tile },
+      Shading: {
+        Sh0: {
+          ShadingType: 2,
+          ColorSpace: "DeviceRGB",
+          Coords: [360, 0, 440, 0],
+          Function: ramp,
+          Extend: [true, true],
+        },
+      },
+      ColorSpace: {
+        CS0: [
+          PDFName.of("Separation"),
+          PDFName.of("Brand"),
+          PDFName.of("DeviceRGB"),
+          context.obj({
+            FunctionType: 2,
+            Domain: [0, 1],
+            C0: [1, 1, 1],
+            C1: [0.9, 0.1, 0.4],
+            N: 1,
+          }),
+        ],
+      },
+      XObject: { Im0: indexed },
+    }),
+  );
+  return await doc.save({ useObjectStreams: false });
+}
+
+Deno.test("PdfXConverter converts soft masks, patterns, shadings, spot and indexed colours, inline images", async () => {
+  await using dir = await tempDir();
+  await using pdfx = await PdfXConverter.open();
+  const input = await handMadePdf();
+  const out = await pdfx.convert(input, { date: DATE });
+  const report = await pdfxReport(out);
+  assert.deepEqual(report.problems, []);
+  assert.ok(report.transparency);
+  assert.deepEqual(report.images.map((i) => i.colourSpace), [
+    "Indexed(DeviceCMYK)",
+  ]);
+  // The mask measures luminosity in gray now: white lets through, black not.
+  const doc = await PDFDocument.load(out);
+  const state = doc.getPages()[0]!.node.Resources()!
+    .lookup(PDFName.of("ExtGState"), PDFDict).lookup(
+      PDFName.of("GS0"),
+      PDFDict,
+    );
+  const group = doc.context.lookup(
+    state.lookup(PDFName.of("SMask"), PDFDict).get(PDFName.of("G")),
+  );
+  assert.ok(group instanceof PDFRawStream);
+  assert.equal(
+    group.dict.lookup(PDFName.of("Group"), PDFDict).get(PDFName.of("CS"))
+      ?.toString(),
+    "/DeviceGray",
+  );
+  const maskContent = new TextDecoder().decode(
+    decodePDFRawStream(group).decode(),
+  );
+  assert.match(maskContent, /^0 g 0 0 200 200 re f 1 g 50 50 100 100 re f$/);
+  const diff = await difference(out, input, dir.path);
+  assert.ok(diff.mean <= MAX_MEAN, `${diff.mean}`);
+  assert.ok(diff.block <= 0.3, `${diff.block}`);
 });
