@@ -9,10 +9,11 @@
  * typecheck). PDF/X-3 forbids transparency, so for a page with any (a
  * shadow, an opacity) it flattens the whole page into one 720-dpi CMYK
  * image: the text is no longer text and the fonts are gone. And it costs
- * 0.5–0.9 s a page on the example postcard (1.6 s a raster piece), most of
- * it converting images again on every page. PDF/X-4 keeps live
- * transparency, so pressrun writes it itself: the colour operators and
- * images are converted here, with an RGB → CMYK transform sampled once
+ * 1.2–1.7 s a vector postcard page (2.2–3.2 s a raster one), most of it
+ * converting the same images again on every page (84 ms a page when they
+ * are CMYK already). PDF/X-4 keeps live transparency, so pressrun writes
+ * it itself: the colour operators and images are converted here, with an
+ * RGB → CMYK transform sampled once
  * from Ghostscript (LittleCMS) through the profiles; JPEG images go through
  * Ghostscript once each (it has the JPEG codec) and are cached by content,
  * so the background image of a batch is converted once for all its pieces.
@@ -21,9 +22,10 @@
  * with fonts and two photos, 2 loaded cores):
  *
  * - {@linkcode PdfXConverter.convert} / `convertFile`: any PDF whole (a
- *   piece, merged.pdf): parse, convert, write; ≈ 4–5 ms a vector piece,
- *   ≈ 60 ms a raster piece (every pixel of the page), ≈ 1 ms a page of a
- *   merged file.
+ *   piece, merged.pdf): parse, convert, write; 3.5–6 ms a vector piece,
+ *   55–65 ms a raster piece (every pixel of the page: inflating 7 MB of
+ *   RGB and deflating 10 MB of CMYK alone take ≈ 20 ms), ≈ 1–2 ms a page
+ *   of a vector merged file.
  * - Pieces converted with `convert()` and merged as they are by
  *   `MergedChunks` (a converted background image is the same bytes in
  *   every piece, so it is stored once), then
