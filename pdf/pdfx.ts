@@ -13,10 +13,10 @@
  * converting the same images again on every page (84 ms a page when they
  * are CMYK already). PDF/X-4 keeps live transparency, so pressrun writes
  * it itself: the colour operators and images are converted here, with an
- * RGB → CMYK transform sampled once
- * from Ghostscript (LittleCMS) through the profiles; JPEG images go through
- * Ghostscript once each (it has the JPEG codec) and are cached by content,
- * so the background image of a batch is converted once for all its pieces.
+ * RGB → CMYK transform sampled once from Ghostscript (LittleCMS) through
+ * the profiles; JPEG images go through Ghostscript once each (it has the
+ * JPEG codec) and are cached by content, so the background image of a
+ * batch is converted once for all its pieces.
  *
  * Three ways to use one converter, fastest last (a vector postcard piece
  * with fonts and two photos, 2 loaded cores):
