@@ -65,6 +65,10 @@ Options:
   --size WxH            a bare document's extent in its own units, e.g. 1800x1200
   --record-key COLS     with --merge: columns kept in each record's PDF/VT
                         document part besides its number, e.g. id,lastName
+  --pdfx                PDF/X-4: every PDF piece and merged.pdf in CMYK through
+                        an ICC output profile, embedded as the OutputIntent
+  --icc FILE            with --pdfx: the printer's CMYK output profile (FOGRA39,
+                        GRACoL, …) (default: Ghostscript's default_cmyk.icc)
   --marks               with --merge: crop and bleed marks on merged.pdf, in a
                         slug outside the bleed, the record in it (boxes kept)
   --impose NxM          also write imposed.pdf: N pieces across, M down on
@@ -127,6 +131,7 @@ export interface RenderArgs {
   recordKeys?: string[];
   proof: boolean;
   press?: PressRequest;
+  pdfx?: { icc?: string };
   name?: string;
   browserWs?: string;
   allowRemoteAssets: boolean;
@@ -173,6 +178,8 @@ export function parseRenderArgs(
         proof: { type: "boolean", default: false },
         worksheet: { type: "string" },
         marks: { type: "boolean", default: false },
+        pdfx: { type: "boolean", default: false },
+        icc: { type: "string" },
         impose: { type: "string" },
         "press-sheet": { type: "string" },
         order: { type: "string" },
@@ -253,6 +260,7 @@ export function parseRenderArgs(
     // the .xlsx sheet without; --worksheet and --press-sheet always mean one.
     sheet: v.worksheet ?? (v.impose === undefined ? v.sheet : undefined),
     press: press(v),
+    pdfx: pdfx(v),
     page: pageOption(v),
     recordKeys: v["record-key"]?.split(",").map((k) => k.trim()).filter(
       Boolean,
@@ -304,6 +312,18 @@ function fraction(value: string | undefined, flag: string): number | undefined {
     );
   }
   return n;
+}
+
+/** PDF/X output: --pdfx, with --icc FILE. */
+function pdfx(
+  v: { pdfx?: boolean; icc?: string },
+): { icc?: string } | undefined {
+  if (v.icc !== undefined && !v.pdfx) {
+    throw new UsageError("--icc is the profile of --pdfx: add --pdfx", {
+      location: { field: "--icc" },
+    });
+  }
+  return v.pdfx ? (v.icc === undefined ? {} : { icc: v.icc }) : undefined;
 }
 
 /** The press outputs asked for: --marks, --impose and its options. */
@@ -454,6 +474,7 @@ export async function main(
       recordKeys: opts.recordKeys,
       proof: opts.proof,
       press: opts.press,
+      pdfx: opts.pdfx,
       name: opts.name,
       browser: { wsEndpoint: opts.browserWs, executablePath: opts.chromium },
       assets: { allowRemote: opts.allowRemoteAssets },

@@ -38,8 +38,7 @@ export interface BatchInputs {
 }
 
 /**
- * Loads and checks the inputs of a batch, then makes the output folder
- * (removing the temporary files an interrupted run left there). Throws the
+ * Loads and checks the inputs of a batch. Throws the
  * input errors (template, CSV, missing columns, in vector mode a template
  * Fabric cannot export to SVG as drawn) before anything is written; logs
  * what a vector print will not keep as vector.
@@ -83,13 +82,20 @@ export async function prepareInputs(
   if (pdfMode === "vector") {
     await warnOfCffFonts(template, assets, options, log);
   }
-  await writingTo(
-    options.out,
-    "the output folder",
-    () => Deno.mkdir(options.out, { recursive: true }),
-  );
-  await removeLeftovers(options.out);
   return { template, assets, spec, total };
+}
+
+/**
+ * Makes the output folder, removing the temporary files an interrupted
+ * earlier run left there; called once every input and option is checked.
+ */
+export async function prepareOutputFolder(out: string): Promise<void> {
+  await writingTo(
+    out,
+    "the output folder",
+    () => Deno.mkdir(out, { recursive: true }),
+  );
+  await removeLeftovers(out);
 }
 
 /** Characters of the first records read for the characters they use. */

@@ -28,6 +28,8 @@ export class MergedOutput implements AsyncDisposable {
   #tmp: string;
   #ledger: BatchLedger;
   #gap = false;
+  /** finish() renamed the file (or close() removed it). */
+  #renamed = false;
   #recordKeys: string[];
 
   private constructor(
@@ -121,20 +123,27 @@ export class MergedOutput implements AsyncDisposable {
    * Writes the end of the file and renames it to `merged.pdf`; `fence` is
    * called right before the rename.
    */
-  async finish(fence?: () => Promise<void>): Promise<void> {
+  async finish(
+    fence?: () => Promise<void>,
+    prepare?: (path: string) => Promise<void>,
+  ): Promise<void> {
     await this.#write(this.#merged.end());
     await writingTo(this.#dir, MERGED, () => this.#file!.sync());
     this.#file?.close();
     this.#file = undefined;
+    // The whole file, before it takes its name (PDF/X's identity).
+    await prepare?.(this.#tmp);
     await fence?.();
     await Deno.rename(this.#tmp, join(this.#dir, MERGED));
+    this.#renamed = true;
   }
 
   /** Closes and removes the temporary file unless `finish()` renamed it. Safe twice. */
   async close(): Promise<void> {
-    if (!this.#file) return;
-    this.#file.close();
+    this.#file?.close();
     this.#file = undefined;
+    if (this.#renamed) return;
+    this.#renamed = true; // nothing left to remove the second time
     await Deno.remove(this.#tmp).catch(() => {});
   }
 

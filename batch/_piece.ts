@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { PdfXConverter } from "../pdf/pdfx.ts";
 import { piecePdf } from "../pdf/writer.ts";
 import type { RenderedPiece } from "../render/render_page.ts";
 import type { PdfMode } from "../render/renderer.ts";
@@ -30,6 +31,11 @@ export interface PieceOutput {
    * (see `BatchOptions.fence`).
    */
   fence?: () => Promise<void>;
+  /**
+   * With `--pdfx`: converts each PDF piece to PDF/X-4 before it is written
+   * (so the manifest, resume and the merge see the file as written).
+   */
+  pdfx?: { converter: PdfXConverter; date: Date };
 }
 
 /** A piece written: its manifest fields and the ms each step took. */
@@ -66,6 +72,12 @@ export async function writePiece(
       title: `${template.name} — record ${record.index}`,
     });
   } else bytes = piece.image.bytes;
+  if (output.pdfx && format === "pdf") {
+    bytes = await output.pdfx.converter.convert(bytes, {
+      title: `${template.name} — record ${record.index}`,
+      date: output.pdfx.date,
+    });
+  }
   const label = output.name ? substitute(output.name, record.values) : "";
   const file = pieceFileName(
     record.index,

@@ -26,10 +26,12 @@ import type { Template } from "../template/parse.ts";
 import type { PageOption } from "../template/page_option.ts";
 import type { Delimiter } from "./csv.ts";
 import type { Encoding } from "./encoding.ts";
-import { prepareInputs, recordFeed } from "./_inputs.ts";
+import { prepareInputs, prepareOutputFolder, recordFeed } from "./_inputs.ts";
 import { BatchLedger, type BatchResult, type Progress } from "./_ledger.ts";
 import { type ManifestEntry, writeManifest } from "./manifest.ts";
 import { MergedOutput } from "./_merge.ts";
+import { PdfXConverter } from "../pdf/pdfx.ts";
+import { UsageError } from "../common/errors.ts";
 import { PROOF, proofChoices, writeProof } from "./_proof.ts";
 import { planPress, type PressRequest, writePress } from "./_press.ts";
 import type { ImposeOptionNames } from "../pdf/impose.ts";
@@ -104,6 +106,12 @@ export interface BatchOptions {
    * on `merged.pdf`; checked before anything renders. PDF pieces only.
    */
   press?: PressRequest;
+  /**
+   * PDF/X-4 output: every PDF piece (and merged.pdf) converted to CMYK
+   * through the printer's ICC output profile (`icc`, a path; default
+   * Ghostscript's default_cmyk.icc), which is embedded as the OutputIntent.
+   */
+  pdfx?: { icc?: string };
   /** How press options are named in errors. @default the CLI's flags */
   pressNames?: Partial<ImposeOptionNames> & { marks?: string };
   /** File name label with placeholders, e.g. "{{lastName}}". @default "" */
@@ -182,6 +190,24 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     });
     if (plan) log("info", plan);
   }
+  if (options.pdfx && format === "pdf" && options.press?.marks) {
+    const marks = options.pressNames?.marks ?? "--marks";
+    throw new UsageError(
+      `${marks} cannot go with PDF/X yet: the slug's text is in a font that is not embedded, and PDF/X needs every font embedded`,
+      { location: { field: marks } },
+    );
+  }
+  await using pdfx = options.pdfx && format === "pdf"
+    ? await PdfXConverter.open({ icc: options.pdfx.icc, signal })
+    : undefined;
+  if (pdfx) {
+    log(
+      "info",
+      `${pdfx.standard}: CMYK through ${pdfx.profile.description} (${pdfx.profile.path})`,
+    );
+  }
+  const pdfxDate = new Date();
+  await prepareOutputFolder(options.out);
   log(
     "info",
     `Batch: ${inputs.total} records from ${options.data}, template ${inputs.template.source} → ${options.out} (${format}${
@@ -232,6 +258,7 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
         name: options.name,
         template: inputs.template,
         fence: options.fence,
+        pdfx: pdfx && { converter: pdfx, date: pdfxDate },
       },
       assets: inputs.assets,
       renderer,
@@ -262,7 +289,18 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       merged && merged.pageCount > 0 && !ledger.firstFailure &&
       !signal?.aborted
     ) {
-      await merged.finish(options.fence);
+      await merged.finish(
+        options.fence,
+        pdfx &&
+          ((path) =>
+            pdfx.identifyFile(path, {
+              title: inputs.template.name,
+              date: pdfxDate,
+              // PDF/X-4 with a document part per record: PDF/VT-1.
+              pdfvt: true,
+              signal,
+            })),
+      );
       ledger.mergeWritten();
     }
     if (

@@ -74,7 +74,7 @@ export type BatchRunOptions =
   & BatchRunChoices
   & Pick<
     BatchOptions,
-    "encoding" | "sheet" | "page" | "recordKeys" | "proof" | "press"
+    "encoding" | "sheet" | "page" | "recordKeys" | "proof" | "press" | "pdfx"
   >;
 
 /** A batch as the API shows it. */

@@ -309,6 +309,7 @@ export class BatchWorker implements AsyncDisposable {
       recordKeys: batch.options.recordKeys,
       proof: batch.options.proof,
       press: batch.options.press,
+      pdfx: batch.options.pdfx,
       pressNames: PRESS_FIELDS,
       concurrency: this.#options.concurrency,
       browser: await this.browser(),

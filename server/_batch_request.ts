@@ -66,12 +66,7 @@ export async function readBatchRequest(
     ),
     pdfMode: pdfModeField(form),
     chunkSize: chunkSizeField(form),
-    merge: field(form, "merge", false, (v) => {
-      if (v !== "true" && v !== "false") {
-        throw new UsageError(`merge must be true or false, got "${v}"`);
-      }
-      return v === "true";
-    }),
+    merge: booleanField(form, "merge"),
     onError: field(form, "onError", "fail" as const, (v) => {
       if (v !== "fail" && v !== "skip") {
         throw new UsageError(`onError must be fail or skip, got "${v}"`);
@@ -81,13 +76,11 @@ export async function readBatchRequest(
     ...recipientFields(form),
     ...pageField(form),
     ...recordKeyField(form),
-    ...field(form, "proof", {}, (v) => {
-      if (v !== "true" && v !== "false") {
-        throw new UsageError(`proof must be true or false, got "${v}"`);
-      }
-      return v === "true" ? { proof: true } : {};
-    }),
+    ...booleanField(form, "proof") && { proof: true },
     ...pressField(form),
+    // The API converts through Ghostscript's default profile; a printer's
+    // own profile is the CLI's --icc.
+    ...booleanField(form, "pdfx") && { pdfx: {} },
   };
   return await withScratch(async (scratch) => {
     const { csvPath, dataName } = await writeCsv(data, scratch);
@@ -347,14 +340,8 @@ function recordKeyField(form: UploadForm): { recordKeys?: string[] } {
  * read.
  */
 function pressField(form: UploadForm): { press?: PressRequest } {
-  const marks = textField(form, "marks");
-  if (marks !== undefined && marks !== "true" && marks !== "false") {
-    throw new UsageError(`marks must be true or false, got "${marks}"`, {
-      location: { field: "marks" },
-    });
-  }
   const press = pressRequest({
-    marks: marks === "true",
+    marks: booleanField(form, "marks"),
     impose: textField(form, "impose"),
     sheet: textField(form, "pressSheet"),
     order: textField(form, "order"),
@@ -362,6 +349,18 @@ function pressField(form: UploadForm): { press?: PressRequest } {
     gutter: textField(form, "gutter"),
   }, PRESS_FIELDS);
   return press ? { press } : {};
+}
+
+/** A true/false field (absent: false); anything else is a 422 naming it. */
+function booleanField(form: UploadForm, name: string): boolean {
+  const value = textField(form, name);
+  if (value === undefined) return false;
+  if (value !== "true" && value !== "false") {
+    throw new UsageError(`${name} must be true or false, got "${value}"`, {
+      location: { field: name },
+    });
+  }
+  return value === "true";
 }
 
 /** A text field's value; undefined when absent or empty. */

@@ -10,6 +10,7 @@ import { Metrics } from "../batch/metrics.ts";
 import { JobStore } from "../batch/store.ts";
 import { BatchWorker } from "../batch/worker.ts";
 import { createHandler } from "../server/api.ts";
+import { pdfxReport } from "../pdf/pdfx_report.ts";
 import {
   cli,
   EXAMPLE_CSV,
@@ -146,4 +147,59 @@ Deno.test("POST /api/batches takes impose and pressSheet; a grid that cannot fit
     (await bad.json()).message,
     /^impose 3x3 does not fit pressSheet 12x18in/,
   );
+});
+
+Deno.test("cli render --merge --pdfx writes PDF/X-4 pieces and a PDF/X-4, PDF/VT-1 merged.pdf: CMYK, the profile embedded, boxes and fonts kept, the hero stored once", async () => {
+  await using dir = await tempDir();
+  const out = join(dir.path, "out");
+  const { code, stderr } = await cli(render(out, "--merge", "--pdfx"));
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /PDF\/X-4: CMYK through .*default_cmyk\.icc/);
+  for (const file of ["0001.pdf", "0008.pdf", "merged.pdf"]) {
+    const report = await pdfxReport(await Deno.readFile(join(out, file)));
+    assert.deepEqual(report.problems, [], file);
+    assert.equal(report.version, "PDF/X-4", file);
+    assert.equal(report.outputIntents[0]?.profile?.colourSpace, "CMYK", file);
+    assert.deepEqual(report.rgb, [], file);
+    assert.ok(report.fonts.every((f) => f.embedded), file);
+    assert.deepEqual(report.pages[0]!.trimBox, [9, 9, 441, 297], file);
+  }
+  const merged = await pdfxReport(await Deno.readFile(join(out, "merged.pdf")));
+  // The background drawn on every page is one image object.
+  const hero = merged.images.filter((i) => i.pages.length === 8);
+  assert.equal(hero.length, 1, JSON.stringify(merged.images));
+  const xmp = new TextDecoder("latin1").decode(
+    await Deno.readFile(join(out, "merged.pdf")),
+  );
+  assert.match(xmp, /GTS_PDFVTVersion>PDF\/VT-1</);
+  assert.match(
+    await run("pdftotext", [join(out, "0001.pdf"), "-"]),
+    /Maya Brooks/,
+  );
+});
+
+Deno.test("--pdfx refuses an ICC profile that is not a CMYK output profile, and marks it cannot embed, before rendering", async (t) => {
+  await using dir = await tempDir();
+  await t.step("an RGB display profile", async () => {
+    const out = join(dir.path, "rgb");
+    const { code, stderr } = await cli(
+      render(
+        out,
+        "--pdfx",
+        "--icc",
+        "/usr/share/color/icc/ghostscript/default_rgb.icc",
+      ),
+    );
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /--icc .*default_rgb\.icc/);
+    assert.equal(await Deno.stat(out).then(() => true, () => false), false);
+  });
+  await t.step("--marks with --pdfx", async () => {
+    const out = join(dir.path, "marks");
+    const { code, stderr } = await cli(
+      render(out, "--merge", "--pdfx", "--marks"),
+    );
+    assert.equal(code, 2, stderr);
+    assert.match(stderr, /--marks cannot go with PDF\/X yet/);
+  });
 });
