@@ -21,6 +21,7 @@ import { pageSpec } from "../template/page_spec.ts";
 import { loadTemplate } from "../template/parse.ts";
 import { imposePdfFile, PieceSource } from "../pdf/impose.ts";
 import { markPdfFile, recordSlug } from "../pdf/marks.ts";
+import { PdfXConverter } from "../pdf/pdfx.ts";
 import { piecePayload } from "../template/payload.ts";
 import { readCsv } from "../batch/csv.ts";
 import { type BenchSize, writeBenchData } from "./data.ts";
@@ -292,8 +293,9 @@ async function endToEnd(
 
 /**
  * ms per piece of each press output made from `out`'s merged.pdf: imposed
- * 2x2 on 12x18in sheets, crop marks, PDF/X (each alone, as `--impose`,
- * `--marks` and `--pdfx` add them after the batch).
+ * 2x2 on 12x18in sheets and crop marks (each alone, as `--impose` and
+ * `--marks` add them after the batch), and `--pdfx`'s conversion of every
+ * piece (which the batch does as it writes them).
  */
 async function pressCosts(
   out: string,
@@ -322,6 +324,19 @@ async function pressCosts(
       slug: (page, pages) => recordSlug(template.name, page + 1, pages),
     })
   );
+  // --pdfx: each piece converted as the batch converts it (the profile
+  // opened once, outside the timing), and merged.pdf's identity.
+  await using pdfx = await PdfXConverter.open();
+  const files: string[] = [];
+  for await (const e of Deno.readDir(out)) {
+    if (/^\d+\.pdf$/.test(e.name)) files.push(join(out, e.name));
+  }
+  const date = new Date();
+  costs.pdfx = await timed(async () => {
+    for (const file of files) {
+      await pdfx.convert(await Deno.readFile(file), { date });
+    }
+  });
   return costs;
 }
 
