@@ -23,6 +23,7 @@ async function generate() {
   form.set("merge", String($("#merge", HTMLInputElement).checked));
   form.set("onError", $("#on-error", HTMLSelectElement).value);
   form.set("marks", String($("#marks", HTMLInputElement).checked));
+  form.set("pdfx", String($("#pdfx", HTMLInputElement).checked));
   form.set("proof", String($("#proof", HTMLInputElement).checked));
   const [grid, sheet] = $("#impose", HTMLSelectElement).value.split(" ");
   if (grid && sheet) {
