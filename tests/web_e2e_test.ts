@@ -11,6 +11,7 @@ import {
   decodeQr,
   pdfInfo,
   pdfToPngs,
+  run,
   tempDir,
   TRICKY_CSV,
 } from "./_helpers.ts";
@@ -62,6 +63,7 @@ Deno.test("a user opens the page, uploads recipients-tricky.csv, generates, and 
   );
   // Press sheets and a proof, as a print buyer asks for them.
   await page.click("#proof");
+  await page.click("#pdfx");
   await page.select("#impose", "2x2 12x18in");
   await page.screenshot({ path: join(dir.path, "ready.png") });
   await page.click("#generate");
@@ -94,6 +96,7 @@ Deno.test("a user opens the page, uploads recipients-tricky.csv, generates, and 
     pdf,
     Uint8Array.from(atob(bytes), (c) => c.charCodeAt(0)),
   );
+  assert.match(await run("pdfinfo", [pdf]), /PDF subtype:\s+PDF\/X-4/);
   const info = await pdfInfo(pdf);
   assert.deepEqual([info.pages, info.width, info.height], [12, 450, 306]);
   const urls = await csvUrls(TRICKY_CSV);
