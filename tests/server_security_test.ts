@@ -1,37 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Metrics } from "../batch/metrics.ts";
-import { JobStore } from "../batch/store.ts";
-import { BatchWorker } from "../batch/worker.ts";
-import { createHandler, type ServerDeps } from "../server/api.ts";
+import { handlerApp } from "./_app.ts";
 import { EXAMPLE_TEMPLATE, tempDir, TRICKY_CSV } from "./_helpers.ts";
 import { rawRequest, serveProcess } from "./_serve_process.ts";
 
-/**
- * The handler over a fresh store, in this process, as served at
- * http://127.0.0.1:8000. The worker is never started: nothing here renders.
- */
-async function app(options: Partial<ServerDeps> = {}) {
-  const dir = await tempDir();
-  const store = await JobStore.open(dir.path);
-  const worker = new BatchWorker(store);
-  const handle = createHandler({
-    store,
-    worker,
-    metrics: new Metrics(),
-    ...options,
-  });
-  return {
-    store,
-    call: (path: string, init?: RequestInit) =>
-      handle(new Request(`http://127.0.0.1:8000${path}`, init)),
-    async [Symbol.asyncDispose]() {
-      await worker.close();
-      await store.close();
-      await dir[Symbol.asyncDispose]();
-    },
-  };
-}
+/** The handler over a fresh store (see _app.ts). */
+const app = handlerApp;
 
 /** A batch form for the built-in postcard with `csv` as the data file `name`. */
 function batchForm(

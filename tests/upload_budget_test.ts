@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Metrics } from "../batch/metrics.ts";
-import { JobStore } from "../batch/store.ts";
-import { BatchWorker } from "../batch/worker.ts";
-import { createHandler } from "../server/api.ts";
+import { handlerApp } from "./_app.ts";
 import { serveProcess } from "./_serve_process.ts";
 import { tempDir } from "./_helpers.ts";
 
@@ -124,24 +121,8 @@ Deno.test("20 concurrent 45 MiB uploads: the server's peak memory stays within 2
 });
 
 /** The handler over a fresh store with a 1 MiB upload budget. */
-async function app() {
-  const dir = await tempDir();
-  const store = await JobStore.open(dir.path);
-  const worker = new BatchWorker(store);
-  const handle = createHandler({
-    store,
-    worker,
-    metrics: new Metrics(),
-    maxUploadBytesInFlight: MiB,
-  });
-  return {
-    handle,
-    async [Symbol.asyncDispose]() {
-      await worker.close();
-      await store.close();
-      await dir[Symbol.asyncDispose]();
-    },
-  };
+function app() {
+  return handlerApp({ maxUploadBytesInFlight: MiB });
 }
 
 /** A POST of a body the test feeds chunk by chunk. */
