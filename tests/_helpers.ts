@@ -235,3 +235,12 @@ export async function cli(
     stderr: decode(out.stderr),
   };
 }
+
+/** `render` of the example template with `data` into `out`, then `more` flags. */
+export function renderArgs(
+  data: string,
+  out: string,
+  ...more: string[]
+): string[] {
+  return ["render", "-t", EXAMPLE_TEMPLATE, "-d", data, "-o", out, ...more];
+}

@@ -7,15 +7,11 @@ import {
   EXAMPLE_TEMPLATE,
   MALFORMED_CSV,
   pdfInfo,
+  renderArgs,
   run,
   tempDir,
   TRICKY_CSV,
 } from "./_helpers.ts";
-
-/** `render` of the example template with `data` into `out`, then `more` flags. */
-function renderArgs(data: string, out: string, ...more: string[]): string[] {
-  return ["render", "-t", EXAMPLE_TEMPLATE, "-d", data, "-o", out, ...more];
-}
 
 Deno.test("cli render writes one PDF per record plus merged.pdf and exits 0", async () => {
   await using dir = await tempDir();

@@ -16,20 +16,13 @@ import {
   EXAMPLE_CSV,
   EXAMPLE_TEMPLATE,
   pdfInfo,
+  renderArgs,
   run,
   tempDir,
 } from "./_helpers.ts";
 
-const render = (out: string, ...more: string[]) => [
-  "render",
-  "-t",
-  EXAMPLE_TEMPLATE,
-  "-d",
-  EXAMPLE_CSV,
-  "-o",
-  out,
-  ...more,
-];
+const render = (out: string, ...more: string[]) =>
+  renderArgs(EXAMPLE_CSV, out, ...more);
 
 Deno.test("cli render --merge --marks --impose 2x2 --sheet 12x18in writes imposed.pdf and marks merged.pdf, boxes kept", async () => {
   await using dir = await tempDir();

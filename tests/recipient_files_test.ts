@@ -24,6 +24,7 @@ import {
   EXAMPLE_CSV,
   EXAMPLE_TEMPLATE,
   pdfInfo,
+  renderArgs,
   run,
   tempDir,
 } from "./_helpers.ts";
@@ -65,17 +66,7 @@ Deno.test("cli render reads a Windows-1252 CSV as such and says so; --encoding u
   const data = join(dir.path, "excel.csv");
   await windows1252Csv(data);
   const out = join(dir.path, "out");
-  const ok = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    data,
-    "-o",
-    out,
-    "--limit",
-    "1",
-  ]);
+  const ok = await cli(renderArgs(data, out, "--limit", "1"));
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(
     ok.stderr,
@@ -83,17 +74,9 @@ Deno.test("cli render reads a Windows-1252 CSV as such and says so; --encoding u
   );
   const text = await run("pdftotext", [join(out, "0001.pdf"), "-"]);
   assert.match(text, /José Müller/);
-  const forced = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    data,
-    "-o",
-    join(dir.path, "o2"),
-    "--encoding",
-    "utf-8",
-  ]);
+  const forced = await cli(
+    renderArgs(data, join(dir.path, "o2"), "--encoding", "utf-8"),
+  );
   assert.equal(forced.code, 2);
   assert.match(
     forced.stderr,
@@ -105,33 +88,14 @@ Deno.test("cli render reads an .xlsx workbook: its first sheet, or --sheet; an u
   await using dir = await tempDir();
   const data = join(dir.path, "list.xlsx");
   await workbook(data);
-  const first = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    data,
-    "-o",
-    join(dir.path, "a"),
-  ]);
+  const first = await cli(renderArgs(data, join(dir.path, "a")));
   // The first sheet is a note, with no recipient columns.
   assert.equal(first.code, 2);
   assert.match(first.stderr, /list\.xlsx.*(firstName|missing|column)/);
   const out = join(dir.path, "b");
-  const named = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    data,
-    "-o",
-    out,
-    "--sheet",
-    "mailing",
-    "--limit",
-    "2",
-    "--merge",
-  ]);
+  const named = await cli(
+    renderArgs(data, out, "--sheet", "mailing", "--limit", "2", "--merge"),
+  );
   assert.equal(named.code, 0, named.stderr);
   assert.match(named.stderr, /list\.xlsx: sheet "Mailing" of 2, 8 records/);
   assert.equal((await pdfInfo(join(out, "merged.pdf"))).pages, 2);
@@ -139,17 +103,9 @@ Deno.test("cli render reads an .xlsx workbook: its first sheet, or --sheet; an u
     await run("pdftotext", [join(out, "0001.pdf"), "-"]),
     /Maya Brooks/,
   );
-  const unknown = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    data,
-    "-o",
-    join(dir.path, "c"),
-    "--sheet",
-    "Nope",
-  ]);
+  const unknown = await cli(
+    renderArgs(data, join(dir.path, "c"), "--sheet", "Nope"),
+  );
   assert.equal(unknown.code, 2);
   assert.match(
     unknown.stderr,
@@ -363,18 +319,9 @@ Deno.test("cli render --proof writes proof.pdf: the first records and the likeli
   ];
   await Deno.writeTextFile(csv, rows.join("\n") + "\n");
   const out = join(dir.path, "out");
-  const { code, stderr } = await cli([
-    "render",
-    "-t",
-    EXAMPLE_TEMPLATE,
-    "-d",
-    csv,
-    "-o",
-    out,
-    "--on-error",
-    "skip",
-    "--proof",
-  ]);
+  const { code, stderr } = await cli(
+    renderArgs(csv, out, "--on-error", "skip", "--proof"),
+  );
   assert.equal(code, 1, stderr);
   assert.match(stderr, /Wrote proof\.pdf: \d+ pieces to check/);
   const file = join(out, "proof.pdf");
