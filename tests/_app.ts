@@ -35,3 +35,14 @@ export async function handlerApp(options: Partial<ServerDeps> = {}) {
     },
   };
 }
+
+/** A batch form for the built-in postcard with `csv` as the data file `name`. */
+export function batchForm(
+  csv: Uint8Array<ArrayBuffer>,
+  name = "recipients.csv",
+): FormData {
+  const form = new FormData();
+  form.append("template", "postcard");
+  form.append("data", new File([csv], name));
+  return form;
+}

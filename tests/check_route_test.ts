@@ -1,37 +1,27 @@
 import assert from "node:assert/strict";
-import { Metrics } from "../batch/metrics.ts";
-import { JobStore } from "../batch/store.ts";
-import { BatchWorker } from "../batch/worker.ts";
-import { createHandler, type ServerLimits } from "../server/api.ts";
+import type { ServerLimits } from "../server/api.ts";
+import { handlerApp } from "./_app.ts";
 import type { CheckAnswer } from "../server/routes/check.ts";
 import { loadTemplate } from "../template/parse.ts";
 import {
   EXAMPLE_TEMPLATE,
   MALFORMED_CSV,
-  tempDir,
   TRICKY_BOM_CSV,
   TRICKY_COLUMNS,
   TRICKY_CSV,
 } from "./_helpers.ts";
 
 /**
- * The handler over a fresh store, in this process. The worker is never
- * started: checking a CSV renders nothing, so no browser is launched.
+ * The handler over a fresh store (see _app.ts), and a way to post a form.
+ * The worker is never started: checking a CSV renders nothing, so no browser
+ * is launched.
  */
 async function app(
   options: { maxUploadBytes?: number; limits?: ServerLimits } = {},
 ) {
-  const dir = await tempDir();
-  const store = await JobStore.open(dir.path);
-  const worker = new BatchWorker(store);
-  const handle = createHandler({
-    store,
-    worker,
-    metrics: new Metrics(),
-    ...options,
-  });
+  const base = await handlerApp(options);
   return {
-    store,
+    store: base.store,
     /** Posts `fields` as a multipart form to `path`. */
     post: (
       fields: Record<string, string | [string, BlobPart]>,
@@ -42,18 +32,9 @@ async function app(
         if (typeof value === "string") form.append(name, value);
         else form.append(name, new File([value[1]], value[0]));
       }
-      return handle(
-        new Request(`http://pressrun.test${path}`, {
-          method: "POST",
-          body: form,
-        }),
-      );
+      return base.call(path, { method: "POST", body: form });
     },
-    async [Symbol.asyncDispose]() {
-      await worker.close();
-      await store.close();
-      await dir[Symbol.asyncDispose]();
-    },
+    [Symbol.asyncDispose]: () => base[Symbol.asyncDispose](),
   };
 }
 

@@ -14,7 +14,6 @@ import { pdfxReport } from "../pdf/pdfx_report.ts";
 import {
   cli,
   EXAMPLE_CSV,
-  EXAMPLE_TEMPLATE,
   pdfInfo,
   renderArgs,
   run,

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { handlerApp } from "./_app.ts";
+import { batchForm, handlerApp } from "./_app.ts";
 import { EXAMPLE_TEMPLATE, TRICKY_CSV } from "./_helpers.ts";
 
 /** The handler over a fresh store (see _app.ts). */
 const app = handlerApp;
-
-/** A batch form for the built-in postcard with `csv` as the data file `name`. */
-function batchForm(
-  csv: Uint8Array<ArrayBuffer>,
-  name = "recipients.csv",
-): FormData {
-  const form = new FormData();
-  form.append("template", "postcard");
-  form.append("data", new File([csv], name));
-  return form;
-}
 
 Deno.test("an upload's file name never becomes a path: '..' and 'template.json' are read as the CSV they are", async (t) => {
   await using server = await app();

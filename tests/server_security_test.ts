@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { handlerApp } from "./_app.ts";
+import { batchForm, handlerApp } from "./_app.ts";
 import { EXAMPLE_TEMPLATE, tempDir, TRICKY_CSV } from "./_helpers.ts";
 import { rawRequest, serveProcess } from "./_serve_process.ts";
 
 /** The handler over a fresh store (see _app.ts). */
 const app = handlerApp;
-
-/** A batch form for the built-in postcard with `csv` as the data file `name`. */
-function batchForm(
-  csv: Uint8Array<ArrayBuffer>,
-  name = "recipients.csv",
-): FormData {
-  const form = new FormData();
-  form.append("template", "postcard");
-  form.append("data", new File([csv], name));
-  return form;
-}
 
 Deno.test("a state change sent by another site's page is refused 403 and changes nothing", async (t) => {
   await using server = await app();
