@@ -22,7 +22,13 @@ export interface TemplateInfo {
   id: string;
   name: string;
   fields: string[];
-  size: { width: number; height: number; unit: string };
+  /** The trim size, in inches. */
+  size: { width: number; height: number; unit: "in" };
+  /**
+   * A bare document whose page (its workspace) is not at the origin: the
+   * design-space point at the page's top-left corner.
+   */
+  origin?: { x: number; y: number };
   builtIn: boolean;
 }
 
@@ -137,6 +143,9 @@ function describe(
       width: round(g.trimWidthPt / 72),
       height: round(g.trimHeightPt / 72),
       unit: "in",
+    },
+    ...(template.designLeft || template.designTop) && {
+      origin: { x: template.designLeft, y: template.designTop },
     },
     builtIn,
   };

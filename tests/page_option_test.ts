@@ -212,3 +212,24 @@ Deno.test("designArea() finds no page in a design without one", () => {
     undefined,
   );
 });
+
+Deno.test("the library tells the editor where a bare document's workspace is", async () => {
+  const { JobStore } = await import("../batch/store.ts");
+  const { tempDir } = await import("./_helpers.ts");
+  await using dir = await tempDir();
+  await using store = await JobStore.open(dir.path);
+  const info = await store.addTemplate(bare([
+    {
+      type: "Rect",
+      id: "workspace",
+      originX: "left",
+      originY: "top",
+      left: -115.5,
+      top: -296.5,
+      width: 600,
+      height: 400,
+    },
+  ]));
+  assert.deepEqual(info.origin, { x: -115.5, y: -296.5 });
+  assert.deepEqual(info.size, { width: 8.33, height: 5.56, unit: "in" });
+});

@@ -52,7 +52,8 @@ async function save() {
 
 /** @param {string} id opens this template (GET /api/templates/:id) */
 async function openTemplate(id) {
-  const { name, template } = await getTemplate(id);
+  const { name, template, size: trim, origin } = await getTemplate(id);
+  state.origin = origin ?? { x: 0, y: 0 };
   const doc = "canvas" in template ? template.canvas : template;
   state.bare = !("canvas" in template);
   state.fonts = "canvas" in template ? template.fonts : undefined;
@@ -62,11 +63,15 @@ async function openTemplate(id) {
       dpi: template.dpi ?? 300,
       bleed: template.bleed ?? 0,
     }
-    : {
-      size: { width: doc.width ?? 0, height: doc.height ?? 0, unit: "px" },
+    : doc.width && doc.height
+    ? {
+      size: { width: doc.width, height: doc.height, unit: "px" },
       dpi: 72,
       bleed: 0,
-    };
+    }
+    // As canvas.toJSON() writes it, with no size: the page the server found
+    // (its workspace rectangle), a design unit a point.
+    : { size: trim, dpi: 72, bleed: 0 };
   const size = designSize(state.page);
   state.width = doc.width ?? size.width;
   state.height = doc.height ?? size.height;

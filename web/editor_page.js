@@ -108,7 +108,10 @@ export function fit() {
     width: Math.round(state.width * zoom),
     height: Math.round(state.height * zoom),
   });
-  canvas().setZoom(zoom);
+  // A bare document's page may sit elsewhere in its design (a workspace at
+  // -115.5, -296.5): the view starts there.
+  const { x, y } = state.origin;
+  canvas().setViewportTransform([zoom, 0, 0, zoom, -x * zoom, -y * zoom]);
   const { size, bleed, dpi } = state.page;
   const extra = bleed ? ` + ${bleed} ${size.unit} bleed` : "";
   const page = `${formatSize(size)}${extra}`;

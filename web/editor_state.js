@@ -38,6 +38,8 @@ export const state = {
   height: 1275,
   /** Whether the template was a bare Fabric document (saved back as one). */
   bare: false,
+  /** The design-space point at the page's top-left (a bare document's workspace). */
+  origin: { x: 0, y: 0 },
   /** @type {unknown[] | undefined} the template's fonts, kept as they came */
   fonts: undefined,
   /** @type {Set<string>} */
