@@ -139,9 +139,18 @@ export function planPress(
   total: number,
   options: {
     merge: boolean;
+    /** PDF/X output asked for too. */
+    pdfx?: boolean;
     names?: Partial<ImposeOptionNames> & { marks?: string };
   },
 ): string | undefined {
+  if (request.marks && options.pdfx) {
+    const flag = options.names?.marks ?? "--marks";
+    throw new UsageError(
+      `${flag} cannot go with PDF/X yet: the slug's text is in a font that is not embedded, and PDF/X needs every font embedded`,
+      { location: { field: flag } },
+    );
+  }
   if (request.marks && !options.merge) {
     const flag = options.names?.marks ?? "--marks";
     throw new UsageError(

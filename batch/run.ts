@@ -31,7 +31,6 @@ import { BatchLedger, type BatchResult, type Progress } from "./_ledger.ts";
 import { type ManifestEntry, writeManifest } from "./manifest.ts";
 import { MergedOutput } from "./_merge.ts";
 import { PdfXConverter } from "../pdf/pdfx.ts";
-import { UsageError } from "../common/errors.ts";
 import { PROOF, proofChoices, writeProof } from "./_proof.ts";
 import { planPress, type PressRequest, writePress } from "./_press.ts";
 import type { ImposeOptionNames } from "../pdf/impose.ts";
@@ -186,16 +185,10 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   if (options.press && format === "pdf") {
     const plan = planPress(options.press, inputs.template, inputs.total, {
       merge: options.merge ?? false,
+      pdfx: options.pdfx !== undefined,
       names: options.pressNames,
     });
     if (plan) log("info", plan);
-  }
-  if (options.pdfx && format === "pdf" && options.press?.marks) {
-    const marks = options.pressNames?.marks ?? "--marks";
-    throw new UsageError(
-      `${marks} cannot go with PDF/X yet: the slug's text is in a font that is not embedded, and PDF/X needs every font embedded`,
-      { location: { field: marks } },
-    );
   }
   await using pdfx = options.pdfx && format === "pdf"
     ? await PdfXConverter.open({ icc: options.pdfx.icc, signal })

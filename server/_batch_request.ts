@@ -103,6 +103,7 @@ export async function readBatchRequest(
     if (options.press) {
       planPress(options.press, given.template, info.count, {
         merge: options.merge,
+        pdfx: options.pdfx !== undefined,
         names: PRESS_FIELDS,
       });
     }

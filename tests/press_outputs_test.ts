@@ -139,6 +139,10 @@ Deno.test("POST /api/batches takes impose and pressSheet; a grid that cannot fit
     (await bad.json()).message,
     /^impose 3x3 does not fit pressSheet 12x18in/,
   );
+  // Marks and PDF/X together are refused at the door, not by the worker.
+  const both = await post({ merge: "true", marks: "true", pdfx: "true" });
+  assert.equal(both.status, 422);
+  assert.match((await both.json()).message, /^marks cannot go with PDF\/X yet/);
 });
 
 Deno.test("cli render --merge --pdfx writes PDF/X-4 pieces and a PDF/X-4, PDF/VT-1 merged.pdf: CMYK, the profile embedded, boxes and fonts kept, the hero stored once", async () => {
