@@ -296,11 +296,14 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       );
       ledger.mergeWritten();
     }
-    if (
-      options.proof && (options.format ?? "pdf") === "pdf" &&
-      !signal?.aborted &&
-      ledger.finished > 0
-    ) {
+    // The outputs made from the pieces once they are all written: none for a
+    // batch that was aborted; none but the proof (which lists the failure)
+    // for one that stopped at a failed record.
+    const finished = format === "pdf" && !signal?.aborted &&
+        ledger.finished > 0
+      ? ledger.result(modeOf(renderer)).manifest.records
+      : undefined;
+    if (options.proof && finished) {
       const choices = await proofChoices(
         recordFeed(options.data, {
           delimiter: options.delimiter,
@@ -316,18 +319,18 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
         options.out,
         inputs.template,
         choices,
-        ledger.result(modeOf(renderer)).manifest.records,
+        finished,
         { beforeRename: options.fence },
       );
       ledger.proofWritten();
       log("info", `Wrote ${PROOF}: ${shown} pieces to check`);
     }
-    if (options.press && format === "pdf" && !signal?.aborted) {
+    if (options.press && finished && !ledger.firstFailure) {
       const written = await writePress(
         options.press,
         options.out,
         inputs.template,
-        ledger.result(modeOf(renderer)).manifest.records,
+        finished,
         { merged: ledger.merged, log, signal },
       );
       if (written.imposed) ledger.imposedWritten();
