@@ -103,6 +103,7 @@ export function createHandler(
   return async function handle(req: Request): Promise<Response> {
     const requestId = crypto.randomUUID().slice(0, 8);
     let response: Response;
+    let metered: Request | undefined;
     try {
       const url = new URL(req.url);
       if (hosts) checkHost(url, hosts);
@@ -111,15 +112,19 @@ export function createHandler(
         authorize(req, url, deps.token);
       }
       using lease = budget.lease();
-      const metered = meteredRequest(req, lease, ctx.maxUploadBytes);
+      const counted = metered = meteredRequest(req, lease, ctx.maxUploadBytes);
       response = await withRequestScope(
-        metered,
-        () => app.handle(metered, url),
+        counted,
+        () => app.handle(counted, url),
       );
       response.headers.set("x-request-id", requestId);
     } catch (error) {
       response = errorResponse(error, requestId, log);
     }
+    // A body the answer did not need (a 401, a 429 before reading, a route
+    // with no body) is let go, so its stream is not left open.
+    const body = metered?.body ?? req.body;
+    if (body && !body.locked) await body.cancel().catch(() => {});
     secureHeaders(response.headers);
     return response;
   };
