@@ -16,6 +16,7 @@ import {
   Reserve,
   writingTo,
 } from "./_disk.ts";
+import type { KvStore } from "./kv_store.ts";
 
 /** Options for `JobStore.open()`. */
 export interface StoreOptions {
@@ -32,6 +33,13 @@ export interface StoreOptions {
    * @default 2 MiB
    */
   reserveBytes?: number;
+  /**
+   * The key-value store of batches and the library, instead of the KV file
+   * in the data folder (queue mode: Redis, shared by every machine). The
+   * job store closes it.
+   * @default the folder's own Deno KV file
+   */
+  kv?: KvStore;
 }
 
 /** The data folder's state, for /healthz. */
@@ -77,14 +85,15 @@ export class DataFolder {
 
   /**
    * Makes the folder, opens its KV file (freeing the reserve when the disk
-   * is too full to), makes the reserve if there is room and removes batch
-   * folders whose creation was cut off.
+   * is too full to) or the given key-value store, makes the reserve if there
+   * is room and removes batch folders whose creation was cut off.
    * @throws {DiskFullError} If the disk is too full to open the KV file.
    */
-  async open(): Promise<Deno.Kv> {
+  async open(kvStore?: KvStore): Promise<KvStore> {
     const kv = await writingTo(this.dir, "the job store", async () => {
       await Deno.mkdir(join(this.dir, "templates"), { recursive: true });
       await Deno.mkdir(join(this.dir, "batches"), { recursive: true });
+      if (kvStore) return kvStore;
       try {
         return await Deno.openKv(this.kvPath);
       } catch (error) {

@@ -19,6 +19,7 @@ import {
   PressrunError,
 } from "../common/errors.ts";
 import { retryBusy } from "./_kv.ts";
+import type { KvCheck, KvKey, KvStore } from "./kv_store.ts";
 
 /** A worker's claim on a running batch. */
 export interface Lease {
@@ -36,22 +37,22 @@ export interface LeaseRecord {
 }
 
 /** The KV key of a batch's status. */
-export function statusKey(batch: string): Deno.KvKey {
+export function statusKey(batch: string): KvKey {
   return ["batches", batch];
 }
 
 /** The KV key of a batch's lease. */
-export function leaseKey(batch: string): Deno.KvKey {
+export function leaseKey(batch: string): KvKey {
   return ["leases", batch];
 }
 
 /** The atomic check that `lease` is still the batch's lease. */
-export function leaseCheck(lease: Lease): Deno.AtomicCheck {
+export function leaseCheck(lease: Lease): KvCheck {
   return { key: leaseKey(lease.batch), versionstamp: lease.token };
 }
 
 /** @throws {LeaseLostError} Unless `lease` is still its batch's lease. */
-export async function assertLease(kv: Deno.Kv, lease: Lease): Promise<void> {
+export async function assertLease(kv: KvStore, lease: Lease): Promise<void> {
   const entry = await retryBusy(() =>
     kv.get<LeaseRecord>(leaseKey(lease.batch))
   );
@@ -77,7 +78,7 @@ export interface UpdateOptions {
  * @throws {LeaseLostError} If `options.lease` no longer holds.
  */
 export async function updateStatus<S extends object>(
-  kv: Deno.Kv,
+  kv: KvStore,
   id: string,
   change: Partial<S> | ((s: S) => Partial<S>),
   options: UpdateOptions = {},

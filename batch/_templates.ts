@@ -15,6 +15,7 @@ import {
 import { type DataFolder, safeId } from "./_data_folder.ts";
 import { diskFull, writingTo } from "./_disk.ts";
 import { retryBusy } from "./_kv.ts";
+import type { KvStore } from "./kv_store.ts";
 import { writeFileAtomic } from "./output.ts";
 
 /** A template in the library. */
@@ -36,17 +37,17 @@ const EXAMPLES = new URL("../examples/", import.meta.url);
 
 /** Built-in and stored templates. */
 export class TemplateLibrary {
-  #kv: Deno.Kv;
+  #kv: KvStore;
   #folder: DataFolder;
   #builtIn = new Map<string, { info: TemplateInfo; path: string }>();
 
-  private constructor(kv: Deno.Kv, folder: DataFolder) {
+  private constructor(kv: KvStore, folder: DataFolder) {
     this.#kv = kv;
     this.#folder = folder;
   }
 
   /** The library over `kv` and `folder`, the examples read. */
-  static async load(kv: Deno.Kv, folder: DataFolder): Promise<TemplateLibrary> {
+  static async load(kv: KvStore, folder: DataFolder): Promise<TemplateLibrary> {
     const library = new TemplateLibrary(kv, folder);
     for await (const entry of Deno.readDir(EXAMPLES)) {
       if (!entry.isDirectory) continue;
