@@ -41,7 +41,8 @@ export interface BatchInputs {
  * Loads and checks the inputs of a batch. Throws the
  * input errors (template, CSV, missing columns, in vector mode a template
  * Fabric cannot export to SVG as drawn) before anything is written; logs
- * what a vector print will not keep as vector.
+ * what a vector print will not keep as vector. A part of a batch (a queue
+ * chunk) has its records checked already: only its template is.
  */
 export async function prepareInputs(
   options: BatchOptions,
@@ -52,7 +53,14 @@ export async function prepareInputs(
     : options.template;
   if (pdfMode === "vector") {
     checkVectorExport(template);
-    for (const warning of vectorWarnings(template)) log("warn", warning);
+    if (!options.part) {
+      for (const warning of vectorWarnings(template)) log("warn", warning);
+    }
+  }
+  if (options.part) {
+    const assets = new AssetResolver(template.baseDir, options.assets);
+    const spec = await pageSpec(template, assets);
+    return { template, assets, spec, total: options.part.total };
   }
   const csv = await scanRecipients(options.data, {
     delimiter: options.delimiter,
@@ -87,15 +95,20 @@ export async function prepareInputs(
 
 /**
  * Makes the output folder, removing the temporary files an interrupted
- * earlier run left there; called once every input and option is checked.
+ * earlier run left there (unless `leftovers` is false: a part of a batch,
+ * whose folder other workers write to at the same time); called once every
+ * input and option is checked.
  */
-export async function prepareOutputFolder(out: string): Promise<void> {
+export async function prepareOutputFolder(
+  out: string,
+  { leftovers = true }: { leftovers?: boolean } = {},
+): Promise<void> {
   await writingTo(
     out,
     "the output folder",
     () => Deno.mkdir(out, { recursive: true }),
   );
-  await removeLeftovers(out);
+  if (leftovers) await removeLeftovers(out);
 }
 
 /** Characters of the first records read for the characters they use. */
@@ -221,5 +234,19 @@ async function removeLeftovers(dir: string): Promise<void> {
     if (entry.isFile && /^\..+\.[0-9a-f]{8}\.tmp$/.test(entry.name)) {
       await Deno.remove(join(dir, entry.name)).catch(() => {});
     }
+  }
+}
+
+/**
+ * The records of a part of a batch (a queue chunk), one at a time, until
+ * `stop` aborts.
+ */
+export async function* partFeed(
+  records: readonly CsvRecord[],
+  stop: AbortSignal,
+): AsyncGenerator<CsvRecord, void, undefined> {
+  for (const record of records) {
+    if (stop.aborted) return;
+    yield record;
   }
 }

@@ -84,6 +84,8 @@ export interface BatchResult {
 export interface LedgerInfo {
   /** Records the batch renders. */
   total: number;
+  /** The first one's index: 1, or a part's first. @default 1 */
+  first?: number;
   /** The template's source and the data file, as the manifest names them. */
   template: string;
   data: string;
@@ -218,11 +220,12 @@ export class BatchLedger {
   result(mode: RendererMode): BatchResult {
     const info = this.#info;
     const ms = performance.now() - this.#started;
+    const first = info.first ?? 1;
     const records = Array.from(
       { length: info.total },
       (_, i) =>
-        this.#entries.get(i + 1) ??
-          { index: i + 1, status: "not-rendered" as const },
+        this.#entries.get(first + i) ??
+          { index: first + i, status: "not-rendered" as const },
     );
     const rendered = records.filter((r) => r.status === "ok").length;
     return {

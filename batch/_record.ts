@@ -42,7 +42,12 @@ export interface RecordJob {
   log: Logger;
   options: Pick<
     BatchOptions,
-    "onError" | "resume" | "onRecord" | "onProgress" | "signal"
+    | "onError"
+    | "resume"
+    | "keepFailed"
+    | "onRecord"
+    | "onProgress"
+    | "signal"
   >;
 }
 
@@ -60,9 +65,15 @@ export class RecordRunner {
    * Keeps, renders or fails `record`; its page for the merged PDF. A piece
    * of an earlier run is kept only if its file still matches its entry
    * (size and SHA-256); one that does not is logged and rendered again.
+   * With `keepFailed`, one that failed stays failed.
    */
   async run(record: CsvRecord): Promise<MergePage> {
     const kept = this.#job.options.resume?.get(record.index);
+    if (kept?.status === "failed" && this.#job.options.keepFailed) {
+      this.#job.ledger.failed(kept);
+      await this.#told(kept);
+      return null;
+    }
     if (kept?.status === "ok" && kept.file) {
       const check = await checkPiece(this.#job.output.out, kept);
       if (check.ok) return await this.#keep(kept, check.bytes, record);

@@ -24,9 +24,14 @@ import type { AssetResolverOptions } from "../template/assets.ts";
 import type { PageSpec } from "../template/page_spec.ts";
 import type { Template } from "../template/parse.ts";
 import type { PageOption } from "../template/page_option.ts";
-import type { Delimiter } from "./csv.ts";
+import type { CsvRecord, Delimiter } from "./csv.ts";
 import type { Encoding } from "./encoding.ts";
-import { prepareInputs, prepareOutputFolder, recordFeed } from "./_inputs.ts";
+import {
+  partFeed,
+  prepareInputs,
+  prepareOutputFolder,
+  recordFeed,
+} from "./_inputs.ts";
 import { BatchLedger, type BatchResult, type Progress } from "./_ledger.ts";
 import { type ManifestEntry, writeManifest } from "./manifest.ts";
 import { MergedOutput } from "./_merge.ts";
@@ -117,6 +122,12 @@ export interface BatchOptions {
   name?: string;
   /** A running browser to use (kept open), or how to launch one. */
   browser?: Browser | LaunchOptions;
+  /**
+   * A renderer already started for this template and these options (kept
+   * open): a queue worker's, shared by the chunks of one batch. See
+   * {@linkcode batchRenderer}.
+   */
+  warm?: Renderer;
   /** More renderer settings (pool options, fallback threshold). */
   rendering?: Omit<RendererOptions, "renderer" | "pages" | "log">;
   onProgress?: (progress: Progress) => void;
@@ -133,6 +144,20 @@ export interface BatchOptions {
    * those with status "ok" are kept as they are, not rendered again.
    */
   resume?: ReadonlyMap<number, ManifestEntry>;
+  /**
+   * Records whose `resume` entry failed stay failed (listed, not rendered
+   * again): a queue batch's finish, whose chunks already tried them.
+   * @default false (they are rendered again)
+   */
+  keepFailed?: boolean;
+  /**
+   * One part of the batch's records, read and checked when the batch was
+   * queued (a queue chunk): rendered instead of reading `data`, with no
+   * scan or column check, `total` being the whole batch's (for the width
+   * of file numbers). A part writes its pieces only: no merged.pdf, proof,
+   * press outputs or manifest.json (the batch's finish writes those).
+   */
+  part?: { records: readonly CsvRecord[]; total: number };
   /** Also make a PNG thumbnail this many pixels wide per piece. */
   thumbnail?: number;
   /** The asset policy (remote images are off unless enabled here). */
@@ -182,6 +207,12 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   const pdfMode = pdfModeOf(options);
   const chunkSize = clampChunkSize(options.chunkSize);
   const inputs = await prepareInputs(options, { pdfMode, log });
+  const part = options.part;
+  if (part && (options.merge || options.proof || options.press)) {
+    throw new TypeError(
+      "A part of a batch writes pieces only: merge, proof and press are its finish's",
+    );
+  }
   if (options.press && format === "pdf") {
     const plan = planPress(options.press, inputs.template, inputs.total, {
       merge: options.merge ?? false,
@@ -200,15 +231,24 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     );
   }
   const pdfxDate = new Date();
-  await prepareOutputFolder(options.out);
+  // Other workers write the other parts of a batch into the same folder
+  // meanwhile: their temporary files are not leftovers.
+  await prepareOutputFolder(options.out, { leftovers: !part });
+  const which = part
+    ? `records ${part.records[0]?.index}–${
+      part.records.at(-1)?.index
+    } of ${inputs.total}`
+    : `${inputs.total} records`;
   log(
     "info",
-    `Batch: ${inputs.total} records from ${options.data}, template ${inputs.template.source} → ${options.out} (${format}${
+    `Batch: ${which} from ${options.data}, template ${inputs.template.source} → ${options.out} (${format}${
       format === "pdf" ? `, ${pdfMode}` : ""
     })`,
   );
+  const toRun = part?.records.length ?? inputs.total;
   const ledger = new BatchLedger({
-    total: inputs.total,
+    total: toRun,
+    first: part?.records[0]?.index,
     template: inputs.template.source,
     data: options.data,
     format,
@@ -229,12 +269,15 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
   let merged: MergedOutput | undefined;
   let thrown: { error: unknown } | undefined;
   try {
-    renderer = await openRenderer(browser, inputs.spec, options, {
-      concurrency,
-      pdfMode,
-      chunkSize,
-      log,
-    });
+    renderer = options.warm ??
+      await openRenderer(browser, inputs.spec, options, {
+        concurrency,
+        pdfMode,
+        chunkSize,
+        log,
+        // Every record kept from an earlier run: no page until one is not.
+        lazy: (options.resume?.size ?? 0) >= toRun,
+      });
     if (options.merge) {
       merged = await MergedOutput.open(options.out, inputs.template, {
         ledger,
@@ -260,14 +303,16 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
       log,
       options,
     });
-    const records = recordFeed(options.data, {
-      delimiter: options.delimiter,
-      encoding: options.encoding,
-      sheet: options.sheet,
-      total: inputs.total,
-      signal,
-      stop: stopSignal,
-    });
+    const records = part
+      ? partFeed(part.records, stopSignal)
+      : recordFeed(options.data, {
+        delimiter: options.delimiter,
+        encoding: options.encoding,
+        sheet: options.sheet,
+        total: inputs.total,
+        signal,
+        stop: stopSignal,
+      });
     const inFlight = recordsInFlight(renderer, {
       concurrency,
       pdfMode,
@@ -341,10 +386,10 @@ export async function runBatch(options: BatchOptions): Promise<BatchResult> {
     // The merge's temporary file goes first: on a full disk that frees room
     // for the manifest.
     await merged?.close();
-    await renderer?.close();
+    if (renderer !== options.warm) await renderer?.close();
     if (ownBrowser) await browser.close();
   }
-  if (ledger.finished > 0 || ledger.firstFailure) {
+  if (!part && (ledger.finished > 0 || ledger.firstFailure)) {
     try {
       await writeManifest(
         options.out,
@@ -388,16 +433,35 @@ function recordsInFlight(
   return pdfMode === "vector" ? (concurrency + 1) * chunkSize : concurrency * 2;
 }
 
+/**
+ * A renderer for batches of `spec` run with `options` (pool size, PDF mode,
+ * chunk size, encoding), to pass to several as their `warm` renderer.
+ */
+export function batchRenderer(
+  browser: Browser,
+  spec: PageSpec,
+  options: BatchOptions,
+): Promise<Renderer> {
+  return openRenderer(browser, spec, options, {
+    concurrency: options.concurrency ?? navigator.hardwareConcurrency,
+    pdfMode: pdfModeOf(options),
+    chunkSize: clampChunkSize(options.chunkSize),
+    log: options.log ?? silentLogger,
+    lazy: false,
+  });
+}
+
 /** The renderer of a batch, encoding as `options` ask. */
 function openRenderer(
   browser: Browser,
   spec: PageSpec,
   options: BatchOptions,
-  { concurrency, pdfMode, chunkSize, log }: {
+  { concurrency, pdfMode, chunkSize, log, lazy }: {
     concurrency: number;
     pdfMode: PdfMode;
     chunkSize: number;
     log: Logger;
+    lazy: boolean;
   },
 ): Promise<Renderer> {
   const format = options.format ?? "pdf";
@@ -407,6 +471,7 @@ function openRenderer(
     pages: concurrency,
     pdfMode,
     chunkSize,
+    lazy,
     encode: {
       ...options.rendering?.encode,
       format: format === "pdf" ? options.pdfImage ?? "png" : format,

@@ -57,6 +57,12 @@ export interface RendererOptions {
   renderTimeoutMs?: number;
   /** `auto` falls back after this many tab failures among the last 50 renders. @default 3 */
   maxPoolFailures?: number;
+  /**
+   * Start no page until the first piece is asked for: for a run that
+   * expects to render nothing (every record kept from an earlier run).
+   * @default false
+   */
+  lazy?: boolean;
   /** @default silent */
   log?: Logger;
   /** Told when the active mode changes (also at start). */
@@ -70,6 +76,12 @@ export async function createRenderer(
   options: RendererOptions = {},
 ): Promise<Renderer> {
   const choice = options.renderer ?? rendererFromEnv();
+  if (options.lazy) {
+    return new LazyRenderer(
+      choice,
+      () => createRenderer(browser, spec, { ...options, lazy: false }),
+    );
+  }
   const log = options.log ?? silentLogger;
   const pages = options.pages ?? navigator.hardwareConcurrency;
   const encode = options.encode ?? {};
@@ -158,6 +170,42 @@ async function startPool(
     } s`,
   );
   return pool;
+}
+
+/** A renderer started by the first piece asked of it. */
+class LazyRenderer implements Renderer {
+  #choice: RendererChoice;
+  #open: () => Promise<Renderer>;
+  #renderer: Promise<Renderer> | undefined;
+  #started: Renderer | undefined;
+
+  constructor(choice: RendererChoice, open: () => Promise<Renderer>) {
+    this.#choice = choice;
+    this.#open = open;
+  }
+
+  get mode(): RendererMode {
+    return this.#started?.mode ??
+      (this.#choice === "cluster" ? "cluster" : "persistent");
+  }
+
+  async render(
+    payload: PiecePayload,
+    signal?: AbortSignal,
+  ): Promise<RenderedPiece> {
+    this.#renderer ??= this.#open().then((r) => this.#started = r);
+    return await (await this.#renderer).render(payload, signal);
+  }
+
+  async close(): Promise<void> {
+    const renderer = this.#renderer;
+    this.#renderer = undefined;
+    await (await renderer?.catch(() => undefined))?.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
 
 const WINDOW = 50;
