@@ -9,6 +9,10 @@ import { parseArgs } from "node:util";
 import { Metrics } from "./batch/metrics.ts";
 import { JobStore } from "./batch/store.ts";
 import { BatchWorker } from "./batch/worker.ts";
+import { UsageError } from "./common/errors.ts";
+import { masked } from "./queue/connection.ts";
+import { QUEUE_USAGE, QueueMode, queueSettings } from "./queue/mode.ts";
+import type { QueueWorker } from "./queue/queue_worker.ts";
 import type { Logger } from "./render/log.ts";
 import { createHandler, type ServerDeps } from "./server/api.ts";
 import { LOOPBACK_HOSTS, normalizeHost } from "./server/_security.ts";
@@ -29,6 +33,7 @@ export const SERVE_USAGE =
   --data-dir DIR    where templates, batches and outputs live (default: ./data)
   --concurrency N   pages of the render pool (default: cores)
   --no-worker       serve only; run "deno task worker" separately
+${QUEUE_USAGE}
   --allow-remote-assets  fetch http(s) template images (public addresses only)
   --upload-budget MIB  request bodies held at once over all uploads; past
                     it 429 (default: 256)
@@ -70,6 +75,10 @@ export async function main(args: string[] = Deno.args): Promise<number> {
       "data-dir": { type: "string", default: "data" },
       concurrency: { type: "string" },
       "no-worker": { type: "boolean", default: false },
+      queue: { type: "string" },
+      chunk: { type: "string" },
+      "stale-after": { type: "string" },
+      "rate-limit": { type: "string" },
       "allow-remote-assets": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -109,21 +118,61 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   }
   const token = Deno.env.get("PRESSRUN_TOKEN") || undefined;
   const log = jsonLogger();
-  const store = await JobStore.open(v["data-dir"]!);
   const metrics = new Metrics();
   const pieces = new EventTarget();
   const shutdown = new AbortController();
-  const worker = new BatchWorker(store, {
+  const workerOptions = {
     concurrency: v.concurrency ? Number(v.concurrency) : undefined,
     allowRemoteAssets: v["allow-remote-assets"],
     metrics,
     log,
-    onPiece: (batch, entry) =>
-      pieces.dispatchEvent(
-        new CustomEvent("piece", { detail: { batch, entry } }),
-      ),
-  });
+  };
+  let queued: QueueMode | undefined;
+  let store: JobStore;
+  let worker: BatchWorker | QueueWorker;
+  let settings;
+  try {
+    settings = queueSettings(v);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`error: ${error.message}\n\n${SERVE_USAGE}`);
+    return 2;
+  }
+  try {
+    if (settings) {
+      queued = await QueueMode.open(settings, {
+        ...workerOptions,
+        dataDir: v["data-dir"]!,
+      });
+      // Pieces come from every worker, through Redis.
+      await queued.relayPieces(pieces);
+      store = queued.store;
+      worker = queued.worker;
+      log(
+        "info",
+        `Queue mode: batches in ${
+          masked(settings.url)
+        }, outputs in ${store.dir} (shared by every machine)`,
+      );
+    } else {
+      store = await JobStore.open(v["data-dir"]!);
+      worker = new BatchWorker(store, {
+        ...workerOptions,
+        onPiece: (batch, entry) =>
+          pieces.dispatchEvent(
+            new CustomEvent("piece", { detail: { batch, entry } }),
+          ),
+      });
+    }
+  } catch (error) {
+    // Redis cannot be reached.
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`error: ${error.message}`);
+    return 2;
+  }
   if (!v["no-worker"]) worker.start();
+  // A server that runs no worker still queues the batches it stores.
+  else queued?.worker.poke();
   const server = Deno.serve(
     {
       port,
@@ -170,8 +219,11 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   await stopped;
   shutdown.abort();
   await server.shutdown();
-  await worker.close();
-  await store.close();
+  if (queued) await queued.close();
+  else {
+    await worker.close();
+    await store.close();
+  }
   log("info", "Stopped");
   return 0;
 }

@@ -5,12 +5,13 @@
 #     prefers: Noto CJK is OpenType-CFF, which Chromium prints as Type 3;
 #     fonts-lxgw-wenkai and fonts-nanum give bold CJK text a real TrueType bold
 #     face, see template/page_spec.ts appendBoldFallbacks)
+#   - redis-server for queue mode's tests: each test starts its own
 #   - Deno and the npm dependencies (npm ci, from package-lock.json)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk fonts-wqy-microhei fonts-lxgw-wenkai fonts-nanum poppler-utils qpdf imagemagick ghostscript)
+packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk fonts-wqy-microhei fonts-lxgw-wenkai fonts-nanum poppler-utils qpdf imagemagick ghostscript redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

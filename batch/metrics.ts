@@ -4,7 +4,19 @@
  * @module
  */
 
+import type { ManifestEntry } from "./manifest.ts";
+
 const BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Queue mode's jobs by state, and the workers connected. */
+export interface QueueCounts {
+  /** Chunk jobs (records to render) by BullMQ state. */
+  chunks: Record<string, number>;
+  /** Finish jobs (a batch's merged PDF and manifest) by BullMQ state. */
+  finishes: Record<string, number>;
+  /** Workers connected to the queue now. */
+  workers: number;
+}
 
 /** What the worker counts while it renders. */
 export class Metrics {
@@ -16,6 +28,14 @@ export class Metrics {
   #count = 0;
   #sum = 0;
 
+  /** Counts a record this process rendered, or tried to. */
+  counted(entry: Pick<ManifestEntry, "status" | "ms">): void {
+    if (entry.status === "ok") {
+      this.piecesRendered++;
+      this.observe((entry.ms ?? 0) / 1000);
+    } else this.piecesFailed++;
+  }
+
   /** Records one piece's render time in seconds. */
   observe(seconds: number): void {
     this.#count++;
@@ -25,8 +45,11 @@ export class Metrics {
     });
   }
 
-  /** The exposition text; `batches` gives the count per state. */
-  format(batches: Record<string, number>): string {
+  /**
+   * The exposition text; `batches` gives the count per state, `queue` (in
+   * queue mode) the queue's jobs and workers.
+   */
+  format(batches: Record<string, number>, queue?: QueueCounts): string {
     const lines = [
       "# HELP pressrun_batches Batches in the store by state.",
       "# TYPE pressrun_batches gauge",
@@ -54,6 +77,31 @@ export class Metrics {
       "# TYPE pressrun_fallbacks_total counter",
       `pressrun_fallbacks_total ${this.fallbacks}`,
     ];
+    if (queue) lines.push(...queueLines(queue));
     return lines.join("\n") + "\n";
   }
+}
+
+/** The queue's gauges: depth, chunks and finishes by state, workers seen. */
+function queueLines(queue: QueueCounts): string[] {
+  return [
+    "# HELP pressrun_queue_depth Chunk jobs waiting for a worker.",
+    "# TYPE pressrun_queue_depth gauge",
+    `pressrun_queue_depth ${
+      (queue.chunks.waiting ?? 0) + (queue.chunks.prioritized ?? 0)
+    }`,
+    "# HELP pressrun_queue_chunks Chunk jobs in the queue by state.",
+    "# TYPE pressrun_queue_chunks gauge",
+    ...Object.entries(queue.chunks).map(([state, n]) =>
+      `pressrun_queue_chunks{state="${state}"} ${n}`
+    ),
+    "# HELP pressrun_queue_finishes Finish jobs (merge, manifest) by state.",
+    "# TYPE pressrun_queue_finishes gauge",
+    ...Object.entries(queue.finishes).map(([state, n]) =>
+      `pressrun_queue_finishes{state="${state}"} ${n}`
+    ),
+    "# HELP pressrun_queue_workers Workers connected to the queue.",
+    "# TYPE pressrun_queue_workers gauge",
+    `pressrun_queue_workers ${queue.workers}`,
+  ];
 }

@@ -14,6 +14,7 @@ import { isTerminal } from "../common/rules.js";
 import type { ManifestEntry } from "./manifest.ts";
 import { type DamagedPiece, damagedPieces } from "./piece_check.ts";
 import { retryBusy } from "./_kv.ts";
+import type { KvEntry, KvStore } from "./kv_store.ts";
 import {
   assertLease,
   type Lease,
@@ -101,6 +102,25 @@ export interface BatchStatus {
   /** The worker running it, and when it last said so (ms since epoch). */
   worker?: string;
   heartbeatAt?: number;
+  /**
+   * Queue mode: the BullMQ flow of the batch's current run (its finish
+   * job's id), once its chunks are queued.
+   */
+  flow?: string;
+  /** Queue mode: runs queued so far (a retry queues another). */
+  runs?: number;
+}
+
+/** Queue mode: how far one part (chunk) of a batch's run has come. */
+export interface PartProgress {
+  /** The run it belongs to (`BatchStatus.runs`). */
+  run: number;
+  /** Its first record: names the part. */
+  from: number;
+  /** Its records finished (rendered, failed or kept), and failed. */
+  done: number;
+  failed: number;
+  mode: RendererMode;
 }
 
 /** A batch a worker claimed, with its lease for the writes it makes. */
@@ -108,14 +128,14 @@ export type ClaimedBatch = BatchStatus & { lease: Lease };
 
 /** Templates, batches and results under one data folder. */
 export class JobStore implements AsyncDisposable {
-  #kv: Deno.Kv;
+  #kv: KvStore;
   #dir: string;
   #folder: DataFolder;
   #templates: TemplateLibrary;
   #closed = false;
 
   private constructor(
-    kv: Deno.Kv,
+    kv: KvStore,
     folder: DataFolder,
     templates: TemplateLibrary,
   ) {
@@ -135,7 +155,7 @@ export class JobStore implements AsyncDisposable {
     options: StoreOptions = {},
   ): Promise<JobStore> {
     const folder = new DataFolder(resolve(dir), options);
-    const kv = await folder.open();
+    const kv = await folder.open(options.kv);
     return new JobStore(kv, folder, await TemplateLibrary.load(kv, folder));
   }
 
@@ -359,6 +379,43 @@ export class JobStore implements AsyncDisposable {
   }
 
   /**
+   * Queue mode: records how far one part of a running batch has come, and
+   * sets the batch's counts to the sum over the parts of its run (so a
+   * part that runs twice is counted once). Returns the status, whose
+   * `cancelRequested` the part heeds.
+   */
+  async partProgress(id: string, part: PartProgress): Promise<BatchStatus> {
+    await writingTo(
+      this.#dir,
+      `batch ${id}`,
+      () => this.#kv.set(["parts", id, part.from], part),
+    );
+    let done = 0;
+    let failed = 0;
+    for await (
+      const e of this.#kv.list<PartProgress>({ prefix: ["parts", id] })
+    ) {
+      if (e.value.run !== part.run) continue;
+      done += e.value.done;
+      failed += e.value.failed;
+    }
+    const now = Date.now();
+    return await this.updateBatch(id, (s) => {
+      if (isTerminal(s.state) || (s.runs ?? 0) !== part.run) return {};
+      const seconds = (now - Date.parse(s.startedAt ?? s.createdAt)) / 1000;
+      const rate = seconds > 0 ? done / seconds : 0;
+      return {
+        done,
+        failed,
+        mode: part.mode,
+        rate: Math.round(rate * 10) / 10,
+        eta: rate > 0 ? Math.round((s.total - done) / rate * 1000) : 0,
+        heartbeatAt: now,
+      };
+    });
+  }
+
+  /**
    * Changes fields of a batch's status (read, merge, write, atomically). The
    * state changes have their own methods above.
    * @throws {LeaseLostError} If `lease` is given and no longer holds.
@@ -386,7 +443,7 @@ export class JobStore implements AsyncDisposable {
     staleAfterMs: number,
   ): Promise<ClaimedBatch | undefined> {
     const now = Date.now();
-    const candidates: Deno.KvEntry<BatchStatus>[] = [];
+    const candidates: KvEntry<BatchStatus>[] = [];
     for await (const e of this.#kv.list<BatchStatus>({ prefix: ["batches"] })) {
       const s = e.value;
       const stale = s.state === "running" &&
@@ -454,12 +511,19 @@ export class JobStore implements AsyncDisposable {
     if (!ok.ok && lease) await assertLease(this.#kv, lease);
   }
 
-  /** Every record outcome stored for a batch, by index. */
-  async pieces(id: string): Promise<Map<number, ManifestEntry>> {
+  /**
+   * Every record outcome stored for a batch, by index; or those of records
+   * `from` to `to` (1-based, both included).
+   */
+  async pieces(
+    id: string,
+    range?: { from: number; to: number },
+  ): Promise<Map<number, ManifestEntry>> {
     const out = new Map<number, ManifestEntry>();
-    for await (
-      const e of this.#kv.list<ManifestEntry>({ prefix: ["pieces", id] })
-    ) {
+    const selector = range
+      ? { start: ["pieces", id, range.from], end: ["pieces", id, range.to + 1] }
+      : { prefix: ["pieces", id] };
+    for await (const e of this.#kv.list<ManifestEntry>(selector)) {
       out.set(e.value.index, e.value);
     }
     return out;

@@ -89,6 +89,8 @@ export function retrying(s: BatchStatus): Partial<BatchStatus> {
     error: undefined,
     finishedAt: undefined,
     cancelRequested: false,
+    // Queue mode: the next run is a new flow.
+    flow: undefined,
   };
 }
 

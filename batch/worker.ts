@@ -28,9 +28,10 @@ import { Browser, type LaunchOptions } from "../render/browser.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
 import { loadTemplate } from "../template/parse.ts";
 import { PRESS_FIELDS } from "./_press.ts";
-import { BatchFailedError, runBatch } from "./run.ts";
-import type { Metrics } from "./metrics.ts";
-import type { ClaimedBatch, JobStore } from "./store.ts";
+import { BatchFailedError, type BatchOptions, runBatch } from "./run.ts";
+import type { RenderedPiece } from "../render/render_page.ts";
+import type { Metrics, QueueCounts } from "./metrics.ts";
+import type { BatchStatus, ClaimedBatch, JobStore } from "./store.ts";
 import type { ManifestEntry } from "./manifest.ts";
 import { writeFileAtomic } from "./output.ts";
 import { Heartbeat } from "./_heartbeat.ts";
@@ -63,8 +64,27 @@ export interface WorkerOptions {
   log?: Logger;
 }
 
+/**
+ * What the server needs of whatever runs its batches: the embedded
+ * {@linkcode BatchWorker}, or queue mode's `QueueWorker`.
+ */
+export interface BatchRunner {
+  /** Whether http(s) template images may be fetched (public addresses only). */
+  readonly allowRemoteAssets: boolean;
+  /** A browser for previews (launched on first use). */
+  browser(): Promise<Browser>;
+  /** The running browser's version, or undefined; never launches one. */
+  browserVersion(timeoutMs?: number): Promise<string | undefined>;
+  /** A batch was queued or retried: take it up now, not at the next poll. */
+  poke(): void;
+  /** Batch `id` is to stop, if this process runs it. */
+  cancel(id: string): void;
+  /** Queue mode: the queue's jobs and workers, for /metrics. */
+  stats?(): Promise<QueueCounts>;
+}
+
 /** Renders queued batches until closed. */
-export class BatchWorker implements AsyncDisposable {
+export class BatchWorker implements AsyncDisposable, BatchRunner {
   readonly id = `worker-${crypto.randomUUID().slice(0, 8)}`;
   #store: JobStore;
   #options: WorkerOptions;
@@ -291,31 +311,9 @@ export class BatchWorker implements AsyncDisposable {
     let lastWrite = 0;
     let fellBack = false;
     return await runBatch({
-      // Errors and the manifest name the template as its user knows it, not
-      // by its path in the data folder.
-      template: await loadTemplate(await store.batchTemplatePath(id), {
-        source: batch.template.name,
-        page: batch.options.page,
-      }),
-      data: join(dir, "data.csv"),
-      out: join(dir, "out"),
-      renderer: batch.options.renderer,
-      pdfMode: batch.options.pdfMode,
-      chunkSize: batch.options.chunkSize,
-      merge: batch.options.merge,
-      onError: batch.options.onError,
-      encoding: batch.options.encoding,
-      sheet: batch.options.sheet,
-      recordKeys: batch.options.recordKeys,
-      proof: batch.options.proof,
-      press: batch.options.press,
-      pdfx: batch.options.pdfx,
-      pressNames: PRESS_FIELDS,
-      concurrency: this.#options.concurrency,
+      ...await storedBatch(store, batch, this.#options),
       browser: await this.browser(),
       resume: run.resume,
-      thumbnail: this.#options.thumbnail ?? 320,
-      assets: { allowRemote: this.#options.allowRemoteAssets ?? false },
       signal: controller.signal,
       fence,
       log: run.log,
@@ -336,21 +334,9 @@ export class BatchWorker implements AsyncDisposable {
         },
       },
       onRecord: async (entry, piece) => {
-        if (piece?.thumbnail) {
-          await writeFileAtomic(
-            join(dir, "thumbs"),
-            `${entry.index}.png`,
-            piece.thumbnail,
-            { beforeRename: fence },
-          );
-        }
+        await writeThumbnail(dir, entry, piece, fence);
         await this.#holding(store.putPiece(id, entry, lease), controller);
-        if (piece && metrics) {
-          if (entry.status === "ok") {
-            metrics.piecesRendered++;
-            metrics.observe((entry.ms ?? 0) / 1000);
-          } else metrics.piecesFailed++;
-        }
+        if (piece) metrics?.counted(entry);
         this.#options.onPiece?.(id, entry);
       },
       onProgress: (p) => {
@@ -442,6 +428,64 @@ export class BatchWorker implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** What every worker renders with, whatever runs its batches. */
+export type WorkerSettings = Pick<
+  WorkerOptions,
+  "concurrency" | "thumbnail" | "allowRemoteAssets"
+>;
+
+/**
+ * The options of `runBatch` for a stored batch, as its request asked and
+ * as `settings` say: its template (named as its user knows it, not by its
+ * path in the data folder), data, output folder and choices.
+ */
+export async function storedBatch(
+  store: JobStore,
+  batch: BatchStatus,
+  settings: WorkerSettings,
+): Promise<BatchOptions> {
+  const dir = store.batchDir(batch.id);
+  return {
+    template: await loadTemplate(await store.batchTemplatePath(batch.id), {
+      source: batch.template.name,
+      page: batch.options.page,
+    }),
+    data: join(dir, "data.csv"),
+    out: join(dir, "out"),
+    renderer: batch.options.renderer,
+    pdfMode: batch.options.pdfMode,
+    chunkSize: batch.options.chunkSize,
+    merge: batch.options.merge,
+    onError: batch.options.onError,
+    encoding: batch.options.encoding,
+    sheet: batch.options.sheet,
+    recordKeys: batch.options.recordKeys,
+    proof: batch.options.proof,
+    press: batch.options.press,
+    pdfx: batch.options.pdfx,
+    pressNames: PRESS_FIELDS,
+    concurrency: settings.concurrency,
+    thumbnail: settings.thumbnail ?? 320,
+    assets: { allowRemote: settings.allowRemoteAssets ?? false },
+  };
+}
+
+/** Writes a rendered piece's thumbnail (if it has one) to the batch's thumbs/. */
+export async function writeThumbnail(
+  dir: string,
+  entry: ManifestEntry,
+  piece: RenderedPiece | undefined,
+  fence?: () => Promise<void>,
+): Promise<void> {
+  if (!piece?.thumbnail) return;
+  await writeFileAtomic(
+    join(dir, "thumbs"),
+    `${entry.index}.png`,
+    piece.thumbnail,
+    { beforeRename: fence },
+  );
 }
 
 /** The batch was cancelled by a user. */

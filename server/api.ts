@@ -8,7 +8,7 @@
  */
 import type { Metrics } from "../batch/metrics.ts";
 import type { JobStore } from "../batch/store.ts";
-import type { BatchWorker } from "../batch/worker.ts";
+import type { BatchRunner } from "../batch/worker.ts";
 import type { Logger } from "../render/log.ts";
 import { errorResponse } from "./errors.ts";
 import { authorize, withRequestScope } from "./_http.ts";
@@ -32,7 +32,8 @@ import { templateRoutes } from "./routes/templates.ts";
 /** What the handler works with. */
 export interface ServerDeps {
   store: JobStore;
-  worker: BatchWorker;
+  /** Whatever runs the batches: the embedded worker or a queue worker. */
+  worker: BatchRunner;
   metrics: Metrics;
   /**
    * Required as `Authorization: Bearer …` (or `?token=`) on /api, /metrics

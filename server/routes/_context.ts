@@ -6,14 +6,14 @@
  */
 import type { Metrics } from "../../batch/metrics.ts";
 import type { JobStore } from "../../batch/store.ts";
-import type { BatchWorker } from "../../batch/worker.ts";
+import type { BatchRunner } from "../../batch/worker.ts";
 import { type Logger, silentLogger } from "../../render/log.ts";
 import type { ServerDeps, ServerLimits } from "../api.ts";
 
 /** The server's dependencies and settings, defaults applied. */
 export interface ServerContext {
   store: JobStore;
-  worker: BatchWorker;
+  worker: BatchRunner;
   metrics: Metrics;
   log: Logger;
   /** Largest request body, bytes. */

@@ -58,8 +58,14 @@ export function healthRoutes(ctx: ServerContext): Router {
     .get(
       "/metrics",
       async () =>
-        new Response(ctx.metrics.format(await ctx.store.countByState()), {
-          headers: { "content-type": "text/plain; version=0.0.4" },
-        }),
+        new Response(
+          ctx.metrics.format(
+            await ctx.store.countByState(),
+            await ctx.worker.stats?.(),
+          ),
+          {
+            headers: { "content-type": "text/plain; version=0.0.4" },
+          },
+        ),
     );
 }
