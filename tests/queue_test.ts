@@ -352,3 +352,56 @@ Deno.test("queue mode: an unreachable Redis stops serve and worker at start, exi
   assert.equal(bad.code, 2);
   assert.match(new TextDecoder().decode(bad.stderr), /--chunk needs --queue/);
 });
+
+Deno.test({
+  name:
+    "queue mode: a cancelled batch stops its chunks; retry runs again and renders only what is missing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await using redis = await startRedis();
+  await using tmp = await tempDir();
+  const data = join(tmp.path, "data");
+  const csv = join(tmp.path, "recipients.csv");
+  await recipients(csv, 400);
+  await using server = await serveProcess({
+    dataDir: data,
+    tmp: tmp.path,
+    args: ["--queue", redis.url, "--chunk", "50", "--concurrency", "1"],
+  });
+  const id = await submit(server.url, csv, { merge: "true" });
+  const until = Date.now() + 120_000;
+  while ((await status(server.url, id)).done < 60 && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const cancel = await fetch(`${server.url}/api/batches/${id}/cancel`, {
+    method: "POST",
+  });
+  assert.equal(cancel.status, 202);
+  await cancel.body?.cancel();
+  const cancelled = await ended(server.url, id, 60_000);
+  assert.equal(cancelled.state, "cancelled");
+  assert.ok(cancelled.done < 400, `${cancelled.done} done before the cancel`);
+  const out = join(data, "batches", id, "out");
+  const before = new Map<string, number>();
+  for await (const e of Deno.readDir(out)) {
+    if (/^\d+\.pdf$/.test(e.name)) {
+      before.set(e.name, (await Deno.stat(join(out, e.name))).mtime!.getTime());
+    }
+  }
+  const retry = await fetch(`${server.url}/api/batches/${id}/retry`, {
+    method: "POST",
+  });
+  assert.equal(retry.status, 202);
+  await retry.body?.cancel();
+  const s = await ended(server.url, id, 180_000);
+  assert.equal(s.state, "done", JSON.stringify(s));
+  assert.deepEqual([s.done, s.failed, s.merged], [400, 0, true]);
+  await checkExactlyOnce(out, 400);
+  // The pieces of the first run were kept, not written again.
+  for (const [name, mtime] of before) {
+    const now = (await Deno.stat(join(out, name))).mtime!.getTime();
+    assert.equal(now, mtime, `${name} was written again`);
+  }
+  assert.ok(before.size > 0);
+});
