@@ -19,6 +19,7 @@
  * @module
  */
 export * from "./batch/mod.ts";
+export * from "./queue/mod.ts";
 export * from "./common/mod.ts";
 export * from "./pdf/mod.ts";
 export * from "./render/mod.ts";

@@ -10,7 +10,7 @@ import { Metrics } from "./batch/metrics.ts";
 import { JobStore } from "./batch/store.ts";
 import { BatchWorker } from "./batch/worker.ts";
 import { UsageError } from "./common/errors.ts";
-import { masked } from "./queue/connection.ts";
+import { maskUrl } from "./queue/redis_client.ts";
 import { QUEUE_USAGE, QueueMode, queueSettings } from "./queue/mode.ts";
 import type { QueueWorker } from "./queue/queue_worker.ts";
 import type { Logger } from "./render/log.ts";
@@ -151,7 +151,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
       log(
         "info",
         `Queue mode: batches in ${
-          masked(settings.url)
+          maskUrl(settings.url)
         }, outputs in ${store.dir} (shared by every machine)`,
       );
     } else {

@@ -10,7 +10,7 @@ import { BatchWorker } from "./batch/worker.ts";
 import { jsonLogger } from "./server.ts";
 import { UsageError } from "./common/errors.ts";
 import type { Logger } from "./render/log.ts";
-import { masked } from "./queue/connection.ts";
+import { maskUrl } from "./queue/redis_client.ts";
 import { QUEUE_USAGE, QueueMode, queueSettings } from "./queue/mode.ts";
 
 /** Usage of `deno task worker`. */
@@ -84,7 +84,7 @@ export async function main(args: string[] = Deno.args): Promise<number> {
     log(
       "info",
       `Worker ${mode.worker.id} taking chunks from ${
-        masked(settings.url)
+        maskUrl(settings.url)
       }, outputs in ${mode.store.dir}`,
     );
     await shutdownSignal(log, "the chunk in flight finishes first");

@@ -7,6 +7,7 @@
  */
 export * from "./csv.ts";
 export * from "./manifest.ts";
+export * from "./kv_store.ts";
 export * from "./metrics.ts";
 export * from "./output.ts";
 export * from "./piece_check.ts";

@@ -107,13 +107,25 @@ export interface BatchStatus {
    * job's id), once its chunks are queued.
    */
   flow?: string;
-  /** Queue mode: runs queued so far (a retry queues another). */
-  runs?: number;
+  /**
+   * Queue mode: the batch's current run, 1 and one more per retry (absent:
+   * 1); see {@linkcode runOf}.
+   */
+  run?: number;
+}
+
+/**
+ * Queue mode: the run of a batch its jobs belong to. A retry begins the
+ * next, so that a job of an earlier run that is still going (a chunk being
+ * cancelled, say) can change nothing of the new one.
+ */
+export function runOf(status: Pick<BatchStatus, "run">): number {
+  return status.run ?? 1;
 }
 
 /** Queue mode: how far one part (chunk) of a batch's run has come. */
 export interface PartProgress {
-  /** The run it belongs to (`BatchStatus.runs`). */
+  /** The run it belongs to ({@linkcode runOf}). */
   run: number;
   /** Its first record: names the part. */
   from: number;
@@ -344,6 +356,24 @@ export class JobStore implements AsyncDisposable {
   }
 
   /**
+   * Queue mode: ends run `run` of a batch (done, failed or cancelled),
+   * unless it has ended already or another run has begun; the status after.
+   * On a full disk the reserve is freed to make room for this write.
+   */
+  endRun(id: string, run: number, end: BatchEnd): Promise<BatchStatus> {
+    const finish = finishing(end, new Date());
+    return this.#folder.lastWrite(
+      `the end of batch ${id}`,
+      () =>
+        updateStatus<BatchStatus>(
+          this.#kv,
+          id,
+          (s) => isTerminal(s.state) || runOf(s) !== run ? {} : finish(s),
+        ),
+    );
+  }
+
+  /**
    * Puts a running batch back in the queue (its worker is shutting down).
    * With the worker's `lease`, only while it holds, and the lease ends.
    */
@@ -401,7 +431,7 @@ export class JobStore implements AsyncDisposable {
     }
     const now = Date.now();
     return await this.updateBatch(id, (s) => {
-      if (isTerminal(s.state) || (s.runs ?? 0) !== part.run) return {};
+      if (isTerminal(s.state) || runOf(s) !== part.run) return {};
       const seconds = (now - Date.parse(s.startedAt ?? s.createdAt)) / 1000;
       const rate = seconds > 0 ? done / seconds : 0;
       return {

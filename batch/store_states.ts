@@ -89,8 +89,9 @@ export function retrying(s: BatchStatus): Partial<BatchStatus> {
     error: undefined,
     finishedAt: undefined,
     cancelRequested: false,
-    // Queue mode: the next run is a new flow.
+    // Queue mode: the next run is a new flow; jobs of this one stop.
     flow: undefined,
+    run: (s.run ?? 1) + 1,
   };
 }
 

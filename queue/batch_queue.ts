@@ -22,7 +22,7 @@ import type { CsvRecord } from "../batch/csv.ts";
 import { writeFileAtomic } from "../batch/output.ts";
 import { readRecipients } from "../batch/recipients.ts";
 import type { QueueCounts } from "../batch/metrics.ts";
-import type { BatchStatus, JobStore } from "../batch/store.ts";
+import { type BatchStatus, type JobStore, runOf } from "../batch/store.ts";
 import { type BullConnection, bullConnection } from "./connection.ts";
 
 /** The queue of chunk jobs (records to render). */
@@ -39,7 +39,7 @@ export const CHUNK_ATTEMPTS = 3;
 /** What a chunk job carries. */
 export interface ChunkJob {
   batch: string;
-  /** The batch's run (`BatchStatus.runs`). */
+  /** The batch's run (`runOf()`). */
   run: number;
   /** 1-based chunk number, and its records `from`–`to` (both included). */
   chunk: number;
@@ -105,7 +105,7 @@ export class BatchQueue implements AsyncDisposable {
   async dispatch(store: JobStore, id: string): Promise<BatchStatus> {
     const status = await store.batch(id);
     if (status.state !== "queued" || status.flow) return status;
-    const run = (status.runs ?? 0) + 1;
+    const run = runOf(status);
     const chunks = await writeChunks(store, status, this.#chunk);
     const flow = `${id}-${run}`;
     await this.#flow.add({
@@ -133,7 +133,7 @@ export class BatchQueue implements AsyncDisposable {
     });
     return await store.updateBatch(
       id,
-      (s) => !s.flow && (s.runs ?? 0) === run - 1 ? { flow, runs: run } : {},
+      (s) => !s.flow && runOf(s) === run ? { flow } : {},
     );
   }
 

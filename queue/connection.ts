@@ -9,7 +9,7 @@
  */
 import type { ConnectionOptions } from "bullmq";
 import { type Logger, silentLogger } from "../render/log.ts";
-import { parseRedisUrl } from "./redis_kv.ts";
+import { maskUrl, parseRedisUrl, reconnectDelay } from "./redis_client.ts";
 
 /** The environment variable naming the queue's Redis. */
 export const REDIS_URL_ENV = "PRESSRUN_REDIS_URL";
@@ -27,11 +27,6 @@ export function queueUrl(
 ): string | undefined {
   const url = flag ?? env.get(REDIS_URL_ENV);
   return url?.trim() || undefined;
-}
-
-/** The pause before reconnection attempt `times` (1, 2, …), ms: 200 ms doubling to 5 s. */
-export function reconnectDelay(times: number): number {
-  return Math.min(200 * 2 ** Math.max(0, times - 1), 5000);
 }
 
 /** BullMQ's connection settings for the Redis at `url`. */
@@ -54,16 +49,11 @@ export function bullConnection(
         log(
           "warn",
           `The queue's Redis (${
-            masked(url)
+            maskUrl(url)
           }) does not answer; trying again in ${ms} ms`,
         );
       }
       return ms;
     },
   };
-}
-
-/** `url` with its password hidden, for logs. */
-export function masked(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
 }

@@ -20,36 +20,15 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { type Job, Worker } from "bullmq";
+import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { deadline } from "../common/async.ts";
-import { DiskFullError, LeaseLostError } from "../common/errors.ts";
-import { isTerminal } from "../common/rules.js";
 import { Browser, type LaunchOptions } from "../render/browser.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
-import type { Renderer } from "../render/renderer.ts";
-import { AssetResolver } from "../template/assets.ts";
-import { pageSpec } from "../template/page_spec.ts";
-import type { Template } from "../template/parse.ts";
-import type { CsvRecord } from "../batch/csv.ts";
-import type { ManifestEntry } from "../batch/manifest.ts";
-import {
-  BatchFailedError,
-  type BatchOptions,
-  batchRenderer,
-  runBatch,
-} from "../batch/run.ts";
 import type { JobStore } from "../batch/store.ts";
+import { CancelledError, type WorkerOptions } from "../batch/worker.ts";
 import {
-  CancelledError,
-  storedBatch,
-  type WorkerOptions,
-  writeThumbnail,
-} from "../batch/worker.ts";
-import {
-  BatchQueue,
-  CHUNK_ATTEMPTS,
+  type BatchQueue,
   CHUNK_QUEUE,
   type ChunkJob,
   FINISH_QUEUE,
@@ -58,8 +37,8 @@ import {
   type QueueStats,
 } from "./batch_queue.ts";
 import { bullConnection } from "./connection.ts";
-import { publishPiece } from "./pieces.ts";
 import { WarmPools } from "./_warm_pools.ts";
+import { BatchJobs } from "./_batch_jobs.ts";
 
 /** Options for {@linkcode QueueWorker}. */
 export interface QueueWorkerOptions extends
@@ -106,6 +85,7 @@ export class QueueWorker implements AsyncDisposable {
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #cancels = new Map<string, Set<AbortController>>();
   #closed = false;
+  #jobs: BatchJobs;
 
   /**
    * A worker over `store` (whose key-value store is the Redis at `url`),
@@ -123,6 +103,16 @@ export class QueueWorker implements AsyncDisposable {
     this.#queue = redis.queue;
     this.#options = options;
     this.#log = options.log ?? silentLogger;
+    this.#jobs = new BatchJobs({
+      workerId: this.id,
+      store,
+      client: redis.client,
+      options,
+      log: this.#log,
+      browser: () => this.browser(),
+      pools: this.#pools,
+      cancels: this.#cancels,
+    });
   }
 
   /** Whether http(s) template images may be fetched (public addresses only). */
@@ -180,7 +170,7 @@ export class QueueWorker implements AsyncDisposable {
     };
     const chunks = new Worker<ChunkJob>(
       CHUNK_QUEUE,
-      (job, token) => this.#chunk(job, token),
+      (job, token) => this.#jobs.chunk(job, token),
       {
         ...common,
         // Two chunks at once share the pool: while one prints its last
@@ -194,10 +184,10 @@ export class QueueWorker implements AsyncDisposable {
         }),
       },
     );
-    chunks.on("failed", (job, error) => this.#chunkFailed(job, error));
+    chunks.on("failed", (job, error) => this.#jobs.chunkFailed(job, error));
     const finishes = new Worker<FinishJob>(
       FINISH_QUEUE,
-      (job, token) => this.#finish(job, token),
+      (job, token) => this.#jobs.finish(job, token),
       { ...common, concurrency: 1 },
     );
     for (const w of [chunks, finishes]) {
@@ -243,298 +233,6 @@ export class QueueWorker implements AsyncDisposable {
       .finally(() => this.#sweeping = false);
   }
 
-  /** A chunk job: its records rendered, skipping those already done. */
-  async #chunk(job: Job<ChunkJob>, token?: string): Promise<string> {
-    const { batch: id, run, chunk, chunks, from, to } = job.data;
-    const store = this.#store;
-    const log: Logger = (level, message, fields) =>
-      this.#log(level, message, { batch: id, chunk, ...fields });
-    let status = await store.batch(id);
-    if (isTerminal(status.state) || (status.runs ?? 0) !== run) {
-      return `skipped: the batch is ${status.state}`;
-    }
-    if (status.cancelRequested) {
-      await store.finish(id, { state: "cancelled" });
-      return "skipped: cancelled";
-    }
-    if (status.state === "queued") {
-      status = await store.updateBatch(
-        id,
-        (s) =>
-          s.state === "queued"
-            ? {
-              state: "running",
-              startedAt: s.startedAt ?? new Date().toISOString(),
-              worker: this.id,
-            }
-            : {},
-      );
-    }
-    const dir = store.batchDir(id);
-    const records = JSON.parse(
-      await Deno.readTextFile(join(dir, job.data.file)),
-    ) as CsvRecord[];
-    const resume = await store.pieces(id, { from, to });
-    const kept = [...resume.values()].filter((e) => e.status === "ok").length;
-    log(
-      "info",
-      `Batch ${id}: chunk ${chunk} of ${chunks}, records ${from}–${to}${
-        kept ? ` (${kept} already done)` : ""
-      }`,
-    );
-    const controller = new AbortController();
-    const cancels = this.#cancels.get(id) ?? new Set();
-    cancels.add(controller);
-    this.#cancels.set(id, cancels);
-    const fence = this.#fence(CHUNK_QUEUE, job, token, controller);
-    const options = await storedBatch(store, status, this.#options);
-    const warm = await this.#pools.acquire(id, () => this.#openPool(options));
-    let lastWrite = 0;
-    let pending: Promise<unknown> = Promise.resolve();
-    const report = (
-      p: { done: number; failed: number; mode: "persistent" | "cluster" },
-    ) => {
-      pending = store.partProgress(id, { run, from, ...p })
-        .then((s) => {
-          if (s.cancelRequested) controller.abort(new CancelledError());
-        })
-        .catch((error) =>
-          log("warn", `Cannot record progress: ${(error as Error).message}`)
-        );
-    };
-    try {
-      const result = await runBatch({
-        ...options,
-        merge: false,
-        proof: false,
-        press: undefined,
-        part: { records, total: status.total },
-        browser: await this.browser(),
-        warm,
-        resume,
-        signal: controller.signal,
-        fence,
-        log,
-        onRecord: async (entry, piece) => {
-          if (resume.get(entry.index) === entry) return; // kept as it was
-          await writeThumbnail(dir, entry, piece, fence);
-          await fence();
-          await store.putPiece(id, entry);
-          if (piece || entry.status === "failed") {
-            this.#options.metrics?.counted(entry);
-          }
-          this.#told(id, entry);
-        },
-        onProgress: (p) => {
-          const now = performance.now();
-          if (now - lastWrite < 250 && p.done < p.total) return;
-          lastWrite = now;
-          report(p);
-        },
-      });
-      await pending;
-      report({ done: result.total, failed: result.failed, mode: result.mode });
-      await pending;
-      log(
-        "info",
-        `Batch ${id}: chunk ${chunk} of ${chunks} done, ${result.rendered} rendered, ${result.failed} failed`,
-      );
-      return `${result.rendered} rendered, ${result.failed} failed`;
-    } catch (error) {
-      if (error instanceof BatchFailedError) {
-        // The counts the batch fails with.
-        const { rendered, failed, mode } = error.result;
-        await pending;
-        report({ done: rendered + failed, failed, mode });
-        await pending;
-      }
-      return await this.#chunkEnded(id, error, controller.signal.reason, log);
-    } finally {
-      this.#pools.release(id);
-      cancels.delete(controller);
-      if (cancels.size === 0) this.#cancels.delete(id);
-    }
-  }
-
-  /**
-   * How a chunk that threw ends: the batch cancelled, or failed (a record
-   * failed under `onError: "fail"`, or the disk is full) — the chunk job
-   * itself completes; any other error is thrown for BullMQ to retry.
-   */
-  async #chunkEnded(
-    id: string,
-    error: unknown,
-    reason: unknown,
-    log: Logger,
-  ): Promise<string> {
-    if (reason instanceof CancelledError) {
-      await this.#end(id, { state: "cancelled" });
-      log("info", `Batch ${id}: cancelled`);
-      return "cancelled";
-    }
-    if (reason instanceof LeaseLostError || error instanceof LeaseLostError) {
-      // Another worker has the chunk now: it writes the rest.
-      log("warn", `Batch ${id}: ${((reason ?? error) as Error).message}`);
-      throw error;
-    }
-    if (error instanceof BatchFailedError || error instanceof DiskFullError) {
-      const message = error instanceof DiskFullError
-        ? `${error.message}; free some space and retry the batch`
-        : error.message;
-      await this.#end(id, { state: "failed", error: message });
-      log("error", `Batch ${id}: ${message}`);
-      return "failed";
-    }
-    log("error", `Batch ${id}: ${(error as Error)?.message ?? error}`);
-    throw error;
-  }
-
-  /** Ends the batch unless it has ended already. */
-  async #end(
-    id: string,
-    end: Parameters<JobStore["finish"]>[1],
-  ): Promise<void> {
-    if (isTerminal((await this.#store.batch(id)).state)) return;
-    await this.#store.finish(id, end);
-  }
-
-  /** A chunk that failed its last try fails its batch, naming it. */
-  #chunkFailed(job: Job<ChunkJob> | undefined, error: Error): void {
-    if (!job || job.attemptsMade < (job.opts.attempts ?? CHUNK_ATTEMPTS)) {
-      return;
-    }
-    const { batch, chunk, from, to } = job.data;
-    this.#end(batch, {
-      state: "failed",
-      error:
-        `Chunk ${chunk} (records ${from}–${to}) failed ${job.attemptsMade} times: ${error.message}`,
-    }).catch((e) =>
-      this.#log(
-        "error",
-        `Batch ${batch}: cannot record its failure: ${(e as Error).message}`,
-      )
-    );
-  }
-
-  /**
-   * The finish job, once every chunk is done: merged.pdf, proof, press
-   * outputs and manifest.json from the records' entries, and the batch done.
-   */
-  async #finish(job: Job<FinishJob>, token?: string): Promise<string> {
-    const { batch: id, run } = job.data;
-    const store = this.#store;
-    const log: Logger = (level, message, fields) =>
-      this.#log(level, message, { batch: id, ...fields });
-    const status = await store.batch(id);
-    if (isTerminal(status.state) || (status.runs ?? 0) !== run) {
-      return `skipped: the batch is ${status.state}`;
-    }
-    if (status.cancelRequested) {
-      await this.#end(id, { state: "cancelled" });
-      return "cancelled";
-    }
-    // Its chunks are done: their pool is not needed any more.
-    await this.#pools.retire(id);
-    const resume = await store.pieces(id);
-    const controller = new AbortController();
-    const fence = this.#fence(FINISH_QUEUE, job, token, controller);
-    log("info", `Batch ${id}: every chunk done; writing its outputs`);
-    try {
-      const result = await runBatch({
-        ...await storedBatch(store, status, this.#options),
-        browser: await this.browser(),
-        resume,
-        keepFailed: true,
-        signal: controller.signal,
-        fence,
-        log,
-        onRecord: async (entry, piece) => {
-          // Only a piece whose file was missing or damaged renders here.
-          if (resume.get(entry.index) === entry) return;
-          await writeThumbnail(store.batchDir(id), entry, piece, fence);
-          await store.putPiece(id, entry);
-          this.#told(id, entry);
-        },
-      });
-      await fence();
-      await store.finish(id, {
-        state: "done",
-        total: result.total,
-        failed: result.failed,
-        mode: result.mode,
-        merged: result.manifest.merged !== undefined,
-      });
-      log(
-        "info",
-        `Batch ${id}: done, ${
-          result.total - result.failed
-        } pieces, ${result.failed} failed`,
-      );
-      return "done";
-    } catch (error) {
-      if (error instanceof BatchFailedError || error instanceof DiskFullError) {
-        await this.#end(id, { state: "failed", error: error.message });
-        log("error", `Batch ${id}: ${error.message}`);
-        return "failed";
-      }
-      throw error;
-    }
-  }
-
-  /**
-   * Before a file takes its final name or an entry is written: the job's
-   * BullMQ lock must still be this worker's; if not, the run stops.
-   */
-  #fence(
-    queue: string,
-    job: Job,
-    token: string | undefined,
-    controller: AbortController,
-  ): () => Promise<void> {
-    const key = `${QUEUE_PREFIX}:${queue}:${job.id}:lock`;
-    return async () => {
-      const reason = controller.signal.reason;
-      if (reason instanceof LeaseLostError) throw reason;
-      if (token === undefined) return;
-      const holder = await this.#client.get(key);
-      if (holder === token) return;
-      const lost = new LeaseLostError(
-        `Job ${job.id} is no longer ${this.id}'s (its lock lapsed); it stops`,
-      );
-      controller.abort(lost);
-      throw lost;
-    };
-  }
-
-  /** A pool of pages for batch `id`'s options and template. */
-  async #openPool(options: BatchOptions): Promise<Renderer> {
-    const template = options.template as Template;
-    const assets = new AssetResolver(template.baseDir, options.assets);
-    return await batchRenderer(
-      await this.browser(),
-      await pageSpec(template, assets),
-      {
-        ...options,
-        log: this.#log,
-        rendering: {
-          onMode: (mode) => {
-            if (this.#options.metrics) {
-              this.#options.metrics.poolPages = mode === "persistent"
-                ? this.#options.concurrency ?? navigator.hardwareConcurrency
-                : 0;
-            }
-          },
-        },
-      },
-    );
-  }
-
-  /** Tells this process and every server of a finished record. */
-  #told(batch: string, entry: ManifestEntry): void {
-    this.#options.onPiece?.(batch, entry);
-    publishPiece(this.#client, batch, entry).catch(() => {});
-  }
-
   /**
    * Stops: takes no new job, finishes the chunk it runs, closes the pool
    * and the browser it launched. Safe to call twice.
@@ -552,4 +250,3 @@ export class QueueWorker implements AsyncDisposable {
     return this.close();
   }
 }
-

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../common/errors.ts";
 import type { LogLevel } from "../render/log.ts";
-import { parseRedisUrl, RedisKv } from "../queue/redis_kv.ts";
+import { RedisKv } from "../queue/redis_kv.ts";
+import { parseRedisUrl } from "../queue/redis_client.ts";
 import { freePort, startRedis } from "./_redis.ts";
 
 /** The keys of `entries`, sorted, as JSON (so 1 and "1" stay apart). */
