@@ -405,3 +405,54 @@ Deno.test({
   }
   assert.ok(before.size > 0);
 });
+
+Deno.test({
+  name:
+    "queue mode: a worker stopped with SIGTERM finishes its chunks, takes no more, and exits 0",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  await using redis = await startRedis();
+  await using tmp = await tempDir();
+  const data = join(tmp.path, "data");
+  const csv = join(tmp.path, "recipients.csv");
+  await recipients(csv, 300);
+  const queue = ["--queue", redis.url, "--chunk", "50"];
+  await using server = await serveProcess({
+    dataDir: data,
+    tmp: tmp.path,
+    args: [...queue, "--no-worker"],
+  });
+  const args = [...queue, "--data-dir", data, "--concurrency", "1"];
+  const first = workerProcess({ args, tmp: tmp.path });
+  const id = await submit(server.url, csv, { merge: "true" });
+  await first.waitFor(/chunk \d+ of 6, records/, 120_000);
+  Deno.kill(first.pid, "SIGTERM");
+  const exit = await first.status;
+  assert.equal(exit.code, 0, first.log());
+  const log = first.log();
+  assert.match(log, /Shutting down: the chunk in flight finishes first/);
+  const started = [...log.matchAll(/chunk (\d+) of 6, records/g)].map((m) =>
+    m[1]
+  );
+  const finished = [...log.matchAll(/chunk (\d+) of 6 done/g)].map((m) => m[1]);
+  assert.ok(started.length > 0 && started.length < 6, log);
+  assert.deepEqual(
+    finished.sort(),
+    started.sort(),
+    "each chunk it began, done",
+  );
+  // The rest waits for a worker; a new one finishes the batch.
+  assert.equal((await status(server.url, id)).state, "running");
+  await using second = workerProcess({ args, tmp: tmp.path });
+  const s = await ended(server.url, id, 180_000);
+  assert.equal(s.state, "done", JSON.stringify(s));
+  await checkExactlyOnce(join(data, "batches", id, "out"), 300);
+  for (const chunk of started) {
+    assert.doesNotMatch(
+      second.log(),
+      new RegExp(`chunk ${chunk} of 6, records`),
+      `chunk ${chunk} ran again`,
+    );
+  }
+});
