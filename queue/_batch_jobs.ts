@@ -24,7 +24,7 @@ import {
   batchRenderer,
   runBatch,
 } from "../batch/run.ts";
-import { type JobStore, runOf } from "../batch/store.ts";
+import { type JobStore, type PartProgress, runOf } from "../batch/store.ts";
 import {
   CancelledError,
   storedBatch,
@@ -113,7 +113,7 @@ export class BatchJobs {
     let lastWrite = 0;
     let pending: Promise<unknown> = Promise.resolve();
     const report = (
-      p: { done: number; failed: number; mode: "persistent" | "cluster" },
+      p: Pick<PartProgress, "done" | "failed" | "skipped" | "overset" | "mode">,
     ) => {
       pending = store.partProgress(id, { run, from, ...p })
         .then((s) => {
@@ -154,7 +154,13 @@ export class BatchJobs {
         },
       });
       await pending;
-      report({ done: result.total, failed: result.failed, mode: result.mode });
+      report({
+        done: result.total,
+        failed: result.failed,
+        skipped: result.skipped,
+        overset: result.overset,
+        mode: result.mode,
+      });
       await pending;
       log(
         "info",
@@ -164,9 +170,15 @@ export class BatchJobs {
     } catch (error) {
       if (error instanceof BatchFailedError) {
         // The counts the batch fails with.
-        const { rendered, failed, mode } = error.result;
+        const { rendered, failed, skipped, overset, mode } = error.result;
         await pending;
-        report({ done: rendered + failed, failed, mode });
+        report({
+          done: rendered + failed + skipped,
+          failed,
+          skipped,
+          overset,
+          mode,
+        });
         await pending;
       }
       return await this.#chunkEnded(

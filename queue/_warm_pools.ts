@@ -34,8 +34,10 @@ export class WarmPools implements AsyncDisposable {
   ): Promise<Renderer> {
     let pool = this.#pools.get(batch);
     if (!pool) {
-      await this.#closeIdle((other) => other !== batch);
-      pool = { renderer: open(), users: 0 };
+      // Registered before anything is awaited: a second chunk of the batch
+      // starting meanwhile shares this pool, not a second one.
+      const closing = this.#closeIdle((other) => other !== batch);
+      pool = { renderer: closing.then(open), users: 0 };
       this.#pools.set(batch, pool);
       pool.renderer.catch(() => this.#pools.delete(batch));
     }

@@ -22,8 +22,8 @@
  */
 import { Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { deadline } from "../common/async.ts";
-import { Browser, type LaunchOptions } from "../render/browser.ts";
+import type { Browser, LaunchOptions } from "../render/browser.ts";
+import { BrowserHolder } from "../render/browser_holder.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
 import type { JobStore } from "../batch/store.ts";
 import { CancelledError, type WorkerOptions } from "../batch/worker.ts";
@@ -77,7 +77,7 @@ export class QueueWorker implements AsyncDisposable {
   #queue: BatchQueue;
   #options: QueueWorkerOptions;
   #log: Logger;
-  #browser: Browser | undefined;
+  #browsers: BrowserHolder;
   #workers: Worker[] = [];
   #pools = new WarmPools(() => {
     if (this.#options.metrics) this.#options.metrics.poolPages = 0;
@@ -102,6 +102,7 @@ export class QueueWorker implements AsyncDisposable {
     this.#client = redis.client;
     this.#queue = redis.queue;
     this.#options = options;
+    this.#browsers = new BrowserHolder(options.browser);
     this.#log = options.log ?? silentLogger;
     this.#jobs = new BatchJobs({
       workerId: this.id,
@@ -120,23 +121,17 @@ export class QueueWorker implements AsyncDisposable {
     return this.#options.allowRemoteAssets ?? false;
   }
 
-  /** The browser, launched on first use. */
-  async browser(): Promise<Browser> {
-    if (this.#options.browser instanceof Browser) return this.#options.browser;
-    if (!this.#browser || !this.#browser.connected) {
-      await this.#browser?.close();
-      this.#browser = await Browser.launch(this.#options.browser);
-    }
-    return this.#browser;
+  /** The browser, launched on first use (one launch at a time). */
+  browser(): Promise<Browser> {
+    return this.#browsers.get();
   }
 
-  /** The running browser's version, or undefined; never launches one. */
-  async browserVersion(timeoutMs = 5000): Promise<string | undefined> {
-    const browser = this.#options.browser instanceof Browser
-      ? this.#options.browser
-      : this.#browser;
-    if (!browser?.connected) return undefined;
-    return await deadline(browser.puppeteer.version(), timeoutMs);
+  /**
+   * The version of the browser this worker runs, or undefined when none is
+   * running; never launches one.
+   */
+  browserVersion(timeoutMs = 5000): Promise<string | undefined> {
+    return this.#browsers.version(timeoutMs);
   }
 
   /** Queues the batches waiting with no flow now (a new batch was stored). */
@@ -243,7 +238,7 @@ export class QueueWorker implements AsyncDisposable {
     clearInterval(this.#sweeper);
     await Promise.all(this.#workers.map((w) => w.close()));
     await this.#pools.close();
-    await this.#browser?.close();
+    await this.#browsers.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
