@@ -15,6 +15,7 @@ import { PressrunError, TimeoutError } from "../common/errors.ts";
 export const PAGE_SCRIPTS = [
   "/load.js",
   "/qr.js",
+  "/barcode.js",
   "/apply.js",
   "/vector.js",
   "/render.js",

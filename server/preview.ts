@@ -1,6 +1,7 @@
 /**
  * Template previews: one piece rendered with sample values (each field shows
- * its own name; image fields stay empty) or with a row of a CSV, under the
+ * its own name; image fields stay empty; a barcode whose fields' names would
+ * not encode shows an example of its type) or with a row of a CSV, under the
  * same asset policy as the server's batches.
  *
  * @module
@@ -12,18 +13,25 @@ import {
   AssetResolver,
   type AssetResolverOptions,
 } from "../template/assets.ts";
+import { barcodeSamples } from "../template/barcode.ts";
 import { fieldsIn } from "../template/fields.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import { loadTemplate, type Template } from "../template/parse.ts";
 import { piecePayload } from "../template/payload.ts";
 
-/** Sample values for a template: field names, images left empty. */
+/**
+ * Sample values for a template: field names, images left empty, a barcode's
+ * fields an example of its type where their names would not encode.
+ */
 export function sampleValues(template: Template): Record<string, string> {
   const values: Record<string, string> = {};
   for (const field of template.fields) values[field] = field;
   for (const v of template.variables) {
     if (v.kind === "image") {
       for (const field of fieldsIn(v.src ?? "")) values[field] = "";
+    }
+    if (v.kind === "barcode") {
+      Object.assign(values, barcodeSamples(v.barcode!, values));
     }
   }
   return values;

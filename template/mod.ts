@@ -7,11 +7,13 @@
  * @module
  */
 export * from "./assets.ts";
+export * from "./barcode.ts";
 export * from "./fabric_classes.ts";
 export * from "./fields.ts";
 export * from "./fonts.ts";
 export * from "./format.ts";
 export * from "./json_limits.ts";
+export * from "./overset.ts";
 export * from "./page_spec.ts";
 export * from "./parse.ts";
 export * from "./payload.ts";

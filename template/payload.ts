@@ -1,7 +1,7 @@
 /**
  * Per-record payloads: what changes on the page for one recipient. Built on
- * the Deno side (placeholders filled, images loaded, QR matrices computed), so
- * the page only draws.
+ * the Deno side (placeholders filled, images loaded, QR matrices and barcode
+ * geometry computed), so the page only draws.
  *
  * @module
  */
@@ -9,15 +9,18 @@ import QRCode from "qrcode";
 import { DataError } from "../common/errors.ts";
 import { allSettledOrThrow } from "./_all.ts";
 import type { AssetResolver } from "./assets.ts";
-import { isTruthy, substitute } from "./fields.ts";
+import { barcodeDrawing } from "./barcode.ts";
+import { fieldsIn, isTruthy, substitute } from "./fields.ts";
 import type { Template, VariableObject } from "./parse.ts";
 import type {
+  BarcodeDrawing,
   ObjectUpdate,
   PiecePayload,
   QrMatrix,
 } from "../render/page_api.ts";
 
 export type {
+  BarcodeDrawing,
   ObjectUpdate,
   PiecePayload,
   QrMatrix,
@@ -92,7 +95,43 @@ async function update(
     }
     out.qr = qrMatrix(text, v.qr!.ecc, index, v.path);
   }
+  if (v.kind === "barcode" && visible) out.barcode = barcode(v, index, values);
   return out;
+}
+
+/**
+ * The barcode of record `index`; a value that cannot be encoded is a
+ * {@linkcode RecordError} naming the field it came from:
+ * `Cannot render record 7: field "imb": the routing code must have 0, 5, 9
+ * or 11 digits, got 7`.
+ */
+function barcode(
+  v: VariableObject,
+  index: number,
+  values: Readonly<Record<string, string>>,
+): BarcodeDrawing {
+  const spec = v.barcode!;
+  const text = substitute(spec.value, values);
+  if (text.trim() === "") {
+    throw new RecordError(
+      index,
+      `${v.path}.barcode.value "${spec.value}" is empty for this record`,
+    );
+  }
+  try {
+    return barcodeDrawing(spec, text);
+  } catch (error) {
+    if (!(error instanceof DataError)) throw error;
+    const fields = fieldsIn(spec.value);
+    const source = fields.length === 0
+      ? `${v.path}.barcode.value`
+      : `field${fields.length > 1 ? "s" : ""} ${
+        fields.map((f) => JSON.stringify(f)).join(", ")
+      }`;
+    throw new RecordError(index, `${source}: ${error.message}`, {
+      cause: error,
+    });
+  }
 }
 
 function qrMatrix(

@@ -15,6 +15,7 @@ import {
 } from "./editor_fields.js";
 import { drawGuides } from "./editor_guides.js";
 import {
+  addBarcode,
   addImage,
   addPhoto,
   addQr,
@@ -126,6 +127,7 @@ async function main() {
   on("#save", "click", save);
   on("#add-text", "click", addText);
   on("#add-qr", "click", addQr);
+  on("#add-barcode", "click", addBarcode);
   on("#add-photo", "click", addPhoto);
   on("#add-image", "click", () => $("#image-input").click());
   on("#image-input", "change", file(addImage));

@@ -10,15 +10,24 @@ import { canvas, fabric, state } from "./editor_state.js";
  * @typedef {{ value: string, ecc?: import("../template/format.ts").QrEcc }} QrSpec
  */
 /**
+ * A barcode: its type and its `value` with placeholders, encoded per record
+ * by the server; the other keys of the template format are kept as they came.
+ * @typedef {{ type: import("../template/format.ts").BarcodeType, value: string, text?: boolean, quietZone?: number, color?: string, background?: string }} BarcodeSpec
+ */
+/**
  * The template format's properties on a Fabric object (see DESIGN.md), and
  * the editor's bookkeeping: `pressrunSrc` is an image's source while a
- * stand-in shows, `pressrunBox` a shrink-to-fit text's box height (Fabric
+ * stand-in shows, `pressrunBox` a fitted text's box height (Fabric
  * recomputes `height` from the text). Neither is saved under its own name.
  * @typedef {object} Extensions
  * @property {QrSpec} [qr] draws a QR code over the object's box
+ * @property {BarcodeSpec} [barcode] draws a barcode over the object's box
  * @property {import("../template/format.ts").TextFit | import("../template/format.ts").ImageFit} [fit]
- *   "shrink" on a text; "cover", "contain" or "fill" on an image
+ *   "shrink", "grow" or "fit" on a text; "cover", "contain" or "fill" on an image
  * @property {number} [minFontSize] smallest size a shrinking text may reach
+ * @property {number} [maxFontSize] largest size a growing text may reach
+ * @property {number} [minCharSpacing] tightest letter spacing of a fitted text
+ * @property {number} [minScaleX] narrowest horizontal scale of a fitted text
  * @property {string} [visibleIf] the field that must be set for it to show
  * @property {string} [pressrunSrc]
  * @property {number} [pressrunBox]
@@ -54,13 +63,37 @@ import { canvas, fabric, state } from "./editor_state.js";
 /** Custom properties Fabric must keep when it serialises. */
 const KEEP = [
   "qr",
+  "barcode",
   "fit",
   "minFontSize",
+  "maxFontSize",
+  "minCharSpacing",
+  "minScaleX",
   "visibleIf",
   "pressrunSrc",
   "pressrunBox",
 ];
 const TEXT_TYPES = new Set(["textbox", "i-text", "itext", "text"]);
+
+/**
+ * The barcode types of the template format, as people call them.
+ * @type {Record<import("../template/format.ts").BarcodeType, string>}
+ */
+export const BARCODE_NAMES = {
+  code128: "Code 128",
+  ean13: "EAN-13",
+  datamatrix: "Data Matrix",
+  pdf417: "PDF417",
+  imb: "USPS IMb",
+};
+
+/**
+ * @param {string} v
+ * @returns {v is import("../template/format.ts").BarcodeType} a barcode type?
+ */
+export function isBarcodeType(v) {
+  return Object.hasOwn(BARCODE_NAMES, v);
+}
 
 /** @returns {EditorObject | undefined} the selected object, if any */
 export function selected() {
@@ -109,7 +142,7 @@ export function placeholder(width, height, label) {
 /**
  * Readies one saved object for the editor: an image source the editor
  * cannot load becomes a placeholder (the source kept in `pressrunSrc`); a
- * shrink-to-fit text keeps its stated box height in `pressrunBox`.
+ * text with a `fit` keeps its stated box height in `pressrunBox`.
  * @param {SavedObject} o changed in place
  */
 export function prepare(o) {
@@ -118,14 +151,14 @@ export function prepare(o) {
     o.pressrunSrc = o.src;
     o.src = placeholder(o.width, o.height, String(o.src ?? "image"));
   }
-  if (TEXT_TYPES.has(type) && o.fit === "shrink") o.pressrunBox ??= o.height;
+  if (TEXT_TYPES.has(type) && o.fit) o.pressrunBox ??= o.height;
   o.objects?.forEach(prepare);
 }
 
 /** @param {SavedObject} o a saved object: undoes {@linkcode prepare} in place */
 function restore(o) {
   if (o.pressrunSrc) o.src = o.pressrunSrc;
-  if (o.fit === "shrink" && o.pressrunBox) o.height = o.pressrunBox;
+  if (o.fit && o.pressrunBox) o.height = o.pressrunBox;
   for (const key of KEEP) {
     if (o[key] == null || key.startsWith("pressrun")) delete o[key];
   }

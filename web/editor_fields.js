@@ -34,14 +34,17 @@ export async function setSource(obj, src) {
 
 /**
  * Inserts `{{name}}` into the selected text at the cursor (or at the end),
- * appends it to a QR code's value, or makes it an image's source.
+ * appends it to a QR code's or a barcode's value, or makes it an image's
+ * source.
  * @param {string} name a field name
  */
 function insertField(name) {
   const obj = selected();
   const token = `{{${name}}}`;
   if (obj?.qr) obj.qr = { ...obj.qr, value: obj.qr.value + token };
-  else if (isImage(obj)) setSource(obj, token);
+  else if (obj?.barcode) {
+    obj.barcode = { ...obj.barcode, value: obj.barcode.value + token };
+  } else if (isImage(obj)) setSource(obj, token);
   else if (obj instanceof fabric().IText && obj.isEditing) {
     const start = obj.selectionStart;
     obj.insertChars(token, undefined, start, obj.selectionEnd);
@@ -58,7 +61,9 @@ function insertField(name) {
     obj.initDimensions();
   } else {
     return showError(
-      new Error(`Select a text, image or QR code to insert ${token} into.`),
+      new Error(
+        `Select a text, image, QR code or barcode to insert ${token} into.`,
+      ),
     );
   }
   obj.setCoords();
@@ -78,6 +83,7 @@ export function collectFields() {
       isText(obj) ? obj.text : undefined,
       obj.pressrunSrc,
       obj.qr?.value,
+      obj.barcode?.value,
     ];
     for (const text of texts) {
       for (const name of fieldsIn(text ?? "")) state.fields.add(name);

@@ -1,9 +1,16 @@
 // @ts-check
 // Adding, removing and moving the objects of a design: text boxes, QR codes,
-// photo fields and embedded images, and the keys that act on the selection.
-import { showError } from "./dom.js";
-import { objects, placeholder, selected } from "./editor_document.js";
+// barcodes, photo fields and embedded images, and the keys that act on the
+// selection.
+import { $, showError } from "./dom.js";
+import {
+  isBarcodeType,
+  objects,
+  placeholder,
+  selected,
+} from "./editor_document.js";
 import { collectFields } from "./editor_fields.js";
+import { designPerInch } from "./editor_page.js";
 import { canvas, changed, fabric, state, trimInset } from "./editor_state.js";
 
 /** @typedef {import("./editor_document.js").EditorObject} EditorObject */
@@ -47,6 +54,46 @@ export function addQr() {
     fill: "#FFFFFF",
   });
   rect.qr = { value: "{{url}}", ecc: "M" };
+  addObject(rect);
+}
+
+/**
+ * A new barcode's box in inches, a size each scans at (an IMb's is its
+ * printed size), and the field it reads when none is named.
+ * @type {Record<import("../template/format.ts").BarcodeType, { size: [number, number], field: string }>}
+ */
+const NEW_BARCODES = {
+  code128: { size: [2.5, 0.8], field: "sku" },
+  ean13: { size: [1.5, 1], field: "ean" },
+  datamatrix: { size: [0.8, 0.8], field: "url" },
+  pdf417: { size: [2.5, 0.8], field: "id" },
+  imb: { size: [3.1, 0.2], field: "imb" },
+};
+
+/**
+ * Adds a barcode of the type picked, reading the field named (or the usual
+ * one): a white box whose `barcode.value` is encoded per record.
+ */
+export function addBarcode() {
+  const type = $("#barcode-type", HTMLSelectElement).value;
+  if (!isBarcodeType(type)) return;
+  const { size: [w, h], field } = NEW_BARCODES[type];
+  const named = $("#barcode-field", HTMLInputElement).value;
+  const name = named.replace(/[{}]/g, "").trim() || field;
+  const inch = designPerInch();
+  // Smaller on a page too small for it.
+  const k = Math.min(
+    1,
+    (state.width * 0.8) / (w * inch),
+    (state.height * 0.8) / (h * inch),
+  );
+  /** @type {EditorObject} */
+  const rect = new (fabric().Rect)({
+    width: Math.round(w * inch * k),
+    height: Math.round(h * inch * k),
+    fill: "#FFFFFF",
+  });
+  rect.barcode = { type, value: `{{${name}}}` };
   addObject(rect);
 }
 

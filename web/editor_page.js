@@ -36,6 +36,12 @@ export function designSize({ size, dpi, bleed }) {
   return { width: px(size.width), height: px(size.height) };
 }
 
+/** @returns {number} design pixels to an inch of the printed page */
+export function designPerInch() {
+  const { size, dpi, bleed } = state.page;
+  return state.width * perInch(size.unit, dpi) / (size.width + 2 * bleed);
+}
+
 /** @param {string} id a number input's id @returns {HTMLInputElement} */
 function numberInput(id) {
   return $(id, HTMLInputElement);

@@ -1,9 +1,15 @@
 // @ts-check
 // The "Selected" panel of the editor: the settings of the selected object
-// (font size, colour, shrink-to-fit, QR content, image source…), read from
-// it and written back as they are edited.
+// (font size, colour, shrink-to-fit, QR and barcode content, image source…),
+// read from it and written back as they are edited.
 import { $ } from "./dom.js";
-import { isImage, isText, selected } from "./editor_document.js";
+import {
+  BARCODE_NAMES,
+  isBarcodeType,
+  isImage,
+  isText,
+  selected,
+} from "./editor_document.js";
 import { setSource } from "./editor_fields.js";
 import { canvas, changed, fabric } from "./editor_state.js";
 
@@ -43,6 +49,24 @@ const FIELDS = {
     (o) => o.qr?.ecc ?? "M",
     (o, v) => o.qr && isEcc(v) && (o.qr = { ...o.qr, ecc: v }),
   ],
+  "prop-barcode-type": [
+    (o) => o.barcode?.type ?? "code128",
+    (o, v) => {
+      if (!o.barcode || !isBarcodeType(v)) return;
+      // Only Code 128 and EAN-13 print their value as text.
+      const { text, ...rest } = o.barcode;
+      const keepsText = v === "code128" || v === "ean13";
+      o.barcode = {
+        ...rest,
+        ...(keepsText && text !== undefined ? { text } : {}),
+        type: v,
+      };
+    },
+  ],
+  "prop-barcode-value": [
+    (o) => o.barcode?.value ?? "",
+    (o, v) => o.barcode && (o.barcode = { ...o.barcode, value: v }),
+  ],
   "prop-src": [
     (o) => o.pressrunSrc ?? "",
     (o, v) => isImage(o) && setSource(o, v),
@@ -62,11 +86,26 @@ const FIELDS = {
  * @type {Record<string, [(o: EditorObject) => boolean, (o: EditorObject, on: boolean) => unknown]>}
  */
 const CHECKS = {
-  "prop-fit": [(o) => o.fit === "shrink", (o, on) => {
-    o.fit = on ? "shrink" : undefined;
+  // Shrinking long text: "shrink", or "fit" (which also grows short text to
+  // its maxFontSize); off, a "fit" text keeps growing ("grow"), and a text
+  // with no fit left drops the bounds that need one.
+  "prop-fit": [shrinks, (o, on) => {
+    o.fit = on
+      ? o.fit === "grow" ? "fit" : "shrink"
+      : o.fit === "fit"
+      ? "grow"
+      : undefined;
     if (on) o.pressrunBox ??= o.height;
+    if (!o.fit) {
+      o.maxFontSize = o.minCharSpacing = o.minScaleX = undefined;
+    }
   }],
 };
+
+/** @param {EditorObject} o @returns {boolean} a text that shrinks to fit? */
+function shrinks(o) {
+  return o.fit === "shrink" || o.fit === "fit";
+}
 
 /** @param {string} v @returns {v is QrEcc} a QR error-correction level? */
 function isEcc(v) {
@@ -95,6 +134,8 @@ export function showProps() {
     ? ""
     : obj.qr
     ? "qr"
+    : obj.barcode
+    ? "barcode"
     : isText(obj)
     ? "text"
     : isImage(obj)
@@ -105,6 +146,9 @@ export function showProps() {
       ? `${many.size()} objects selected.`
       : "Nothing selected. Click an object on the page.",
     qr: "QR code: each recipient gets their own.",
+    barcode: `${
+      obj?.barcode ? BARCODE_NAMES[obj.barcode.type] : "Barcode"
+    }: each recipient gets their own.`,
     text: "Text. Double-click it to edit.",
     image: "Image.",
     shape: "Shape.",
@@ -115,7 +159,7 @@ export function showProps() {
     section.hidden = want === "one"
       ? !kind
       : want === "shrink"
-      ? !(kind === "text" && obj?.fit === "shrink")
+      ? !(kind === "text" && obj && shrinks(obj))
       : want !== kind;
   }
   if (!obj) return;

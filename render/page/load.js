@@ -2,7 +2,7 @@
 // The render page, first script: the page's state, and load(): fonts, then
 // the Fabric document with one slot per variable object. The page's scripts
 // are classic scripts loaded in order by render.html (load.js, qr.js,
-// apply.js, vector.js, render.js); they share their top-level names, declared
+// barcode.js, apply.js, vector.js, render.js); they share their top-level names, declared
 // in scope.d.ts. No build; `deno check` checks them against ../page_api.ts
 // (see README.md).
 "use strict";
@@ -15,7 +15,7 @@
  *   PageVariable,
  * } from "../page_api.ts"
  * @import { FabricObject, Group } from "fabric"
- * @import { Base, PageState, QrSlot, Slot } from "./scope.d.ts"
+ * @import { Base, BarcodeSlot, PageState, QrSlot, Slot } from "./scope.d.ts"
  * @import {} from "./globals.d.ts"
  */
 
@@ -156,7 +156,7 @@ async function loadSystemFonts(objects) {
 /**
  * The box sizes as the template states them. Fabric recomputes a text's
  * height from its (placeholder) text on load, so the stated height is the
- * one a `fit: "shrink"` text must fit into.
+ * one a text with a `fit` must fit into.
  * @param {ObjectJson[]} objects
  * @param {Map<string, { width?: number, height?: number }>} boxes
  */
@@ -196,6 +196,19 @@ function slotFor(obj, variable, authored) {
       obj._render = (ctx) => drawQr(ctx, slot);
       return slot;
     }
+    case "barcode": {
+      /** @type {BarcodeSlot} */
+      const slot = {
+        kind: "barcode",
+        obj,
+        style: variable,
+        base,
+        drawing: null,
+        paths: null,
+      };
+      obj._render = (ctx) => drawBarcode(ctx, slot);
+      return slot;
+    }
     case "text":
       if (!(obj instanceof f.FabricText)) break;
       return {
@@ -204,6 +217,8 @@ function slotFor(obj, variable, authored) {
         style: variable,
         base,
         fontSize: obj.fontSize,
+        charSpacing: obj.charSpacing,
+        scaleX: obj.scaleX,
         fits: new Map(),
       };
     case "image":
