@@ -7,12 +7,26 @@
  */
 import { parseArgs } from "node:util";
 import { type Delimiter } from "./batch/csv.ts";
-import { type Encoding, ENCODINGS, parseEncoding } from "./batch/encoding.ts";
-import { type PageOption, parsePageOption } from "./template/page_option.ts";
+import type { Encoding } from "./batch/encoding.ts";
+import type { PageOption } from "./template/page_option.ts";
 import { type PressRequest, pressRequest } from "./batch/_press.ts";
 import { IMPOSE_FLAGS } from "./pdf/_sheet.ts";
 import type { OutputFormat, Progress } from "./batch/run.ts";
-import { InputError, UsageError } from "./common/errors.ts";
+import { UsageError } from "./common/errors.ts";
+import {
+  type CliIo,
+  delimiter,
+  encoding,
+  exitCode,
+  INPUT_FLAGS,
+  isInputError,
+  missingPermissions,
+  pageOption,
+} from "./cli/_shared.ts";
+
+export { exitCode, isInputError, missingPermissions };
+export type { CliIo };
+import { OVERSET_POLICIES, type OversetPolicy } from "./template/overset.ts";
 import type { Logger } from "./render/log.ts";
 import {
   parseRendererChoice,
@@ -52,6 +66,10 @@ Options:
   --limit N             render only the first N records
   --timeout S           seconds one piece may take before its page is destroyed (default: 30)
   --on-error MODE       fail (stop at the first failed record) | skip (default: fail)
+  --on-overset MODE     a record whose text overflows its box even at its
+                        copyfit bounds: warn (write it, list it in the
+                        manifest) | fail (the record fails; --on-error
+                        applies) | skip (do not write it) (default: warn)
   --delimiter D         force the CSV delimiter: , ; or tab (default: detected)
   --encoding E          force the CSV encoding: utf-8, utf-16le, utf-16be,
                         windows-1252 (latin1) (default: detected from its bytes)
@@ -100,6 +118,7 @@ export const USAGE = `Usage: pressrun <command> [options]
 
 Commands:
   render     render a batch of pieces from a template and a CSV
+  preflight  check every record of a list against a template before printing
   help       show help for a command
 
 Run "pressrun render --help" for the options. Rendering needs every
@@ -124,6 +143,7 @@ export interface RenderArgs {
   /** Per-piece deadline, seconds. */
   timeout?: number;
   onError: "fail" | "skip";
+  onOverset: OversetPolicy;
   delimiter?: Delimiter;
   encoding?: Encoding;
   sheet?: string;
@@ -153,11 +173,9 @@ export function parseRenderArgs(
       strict: true,
       allowPositionals: false,
       options: {
-        template: { type: "string", short: "t" },
-        data: { type: "string", short: "d" },
+        ...INPUT_FLAGS,
         out: { type: "string", short: "o" },
         renderer: { type: "string" },
-        concurrency: { type: "string", short: "c" },
         merge: { type: "boolean", default: false },
         format: { type: "string", default: "pdf" },
         "pdf-mode": { type: "string" },
@@ -167,13 +185,7 @@ export function parseRenderArgs(
         limit: { type: "string" },
         timeout: { type: "string" },
         "on-error": { type: "string", default: "fail" },
-        delimiter: { type: "string" },
-        encoding: { type: "string" },
-        sheet: { type: "string" },
-        page: { type: "string" },
-        dpi: { type: "string" },
-        bleed: { type: "string" },
-        size: { type: "string" },
+        "on-overset": { type: "string", default: "warn" },
         "record-key": { type: "string" },
         proof: { type: "boolean", default: false },
         worksheet: { type: "string" },
@@ -187,12 +199,7 @@ export function parseRenderArgs(
         flip: { type: "string" },
         gutter: { type: "string" },
         name: { type: "string" },
-        "browser-ws": { type: "string" },
-        "allow-remote-assets": { type: "boolean", default: false },
-        chromium: { type: "string" },
-        json: { type: "boolean", default: false },
         quiet: { type: "boolean", short: "q", default: false },
-        help: { type: "boolean", short: "h", default: false },
       },
     });
   } catch (error) {
@@ -217,6 +224,7 @@ export function parseRenderArgs(
       format: "pdf",
       pdfImage: "png",
       onError: "fail",
+      onOverset: "warn",
     };
   }
   for (const name of ["template", "data", "out"] as const) {
@@ -254,6 +262,7 @@ export function parseRenderArgs(
     limit: wholeNumber(v.limit, "--limit", 1, Number.MAX_SAFE_INTEGER),
     timeout: wholeNumber(v.timeout, "--timeout", 1, 3600),
     onError: oneOf(v["on-error"]!, "--on-error", ["fail", "skip"] as const),
+    onOverset: oneOf(v["on-overset"]!, "--on-overset", OVERSET_POLICIES),
     delimiter: v.delimiter === undefined ? undefined : delimiter(v.delimiter),
     encoding: v.encoding === undefined ? undefined : encoding(v.encoding),
     // --sheet is the press sheet with --impose (as print people say it),
@@ -343,55 +352,6 @@ function press(v: {
   }, IMPOSE_FLAGS);
 }
 
-function encoding(value: string): Encoding {
-  const e = parseEncoding(value);
-  if (!e) {
-    throw new UsageError(
-      `--encoding must be ${ENCODINGS.join(", ")} (or latin1), got "${value}"`,
-      { location: { field: "--encoding" } },
-    );
-  }
-  return e;
-}
-
-/** The page of a bare Fabric document, from --page, --dpi, --bleed, --size. */
-function pageOption(
-  v: { page?: string; dpi?: string; bleed?: string; size?: string },
-): PageOption | undefined {
-  try {
-    return parsePageOption(v, (o) => `--${o}`);
-  } catch (error) {
-    if (!(error instanceof RangeError)) throw error;
-    const field = /^--\w+/.exec(error.message)?.[0];
-    throw new UsageError(error.message, { cause: error, location: { field } });
-  }
-}
-
-function delimiter(value: string): Delimiter {
-  const named: Record<string, Delimiter> = {
-    ",": ",",
-    ";": ";",
-    "\t": "\t",
-    tab: "\t",
-    comma: ",",
-    semicolon: ";",
-  };
-  const d = named[value.toLowerCase()];
-  if (!d) {
-    throw new UsageError(`--delimiter must be , ; or tab, got "${value}"`, {
-      location: { field: "--delimiter" },
-    });
-  }
-  return d;
-}
-
-/** Where the CLI writes; tests pass their own. */
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  isTerminal: boolean;
-}
-
 const encoder = new TextEncoder();
 const defaultIo: CliIo = {
   stdout: (text) => Deno.stdout.writeSync(encoder.encode(text)),
@@ -410,8 +370,21 @@ export async function main(
     command === undefined || command === "help" || command === "-h" ||
     command === "--help"
   ) {
-    io.stdout(`${rest[0] === "render" ? RENDER_USAGE : USAGE}\n`);
+    const { PREFLIGHT_USAGE } = await import("./cli/preflight.ts");
+    io.stdout(
+      `${
+        rest[0] === "render"
+          ? RENDER_USAGE
+          : rest[0] === "preflight"
+          ? PREFLIGHT_USAGE
+          : USAGE
+      }\n`,
+    );
     return command === undefined ? 2 : 0;
+  }
+  if (command === "preflight") {
+    const { preflightMain } = await import("./cli/preflight.ts");
+    return await preflightMain(rest, io, signal);
   }
   if (command !== "render") {
     io.stderr(`error: unknown command "${command}"\n\n${USAGE}\n`);
@@ -467,6 +440,7 @@ export async function main(
       quality: opts.quality,
       limit: opts.limit,
       onError: opts.onError,
+      onOverset: opts.onOverset,
       delimiter: opts.delimiter,
       encoding: opts.encoding,
       sheet: opts.sheet,
@@ -501,7 +475,13 @@ export async function main(
       io.stderr(
         `Wrote ${result.rendered} ${filesLabel(result)}${
           result.manifest.merged ? " and merged.pdf" : ""
-        } to ${result.out} (manifest.json lists each record)\n`,
+        } to ${result.out} (manifest.json lists each record${
+          result.overset
+            ? `; ${result.overset} with overset text${
+              result.skipped ? `, ${result.skipped} skipped` : ""
+            }`
+            : ""
+        })\n`,
       );
     }
     return result.failed > 0 ? 1 : 0;
@@ -536,31 +516,6 @@ export function filesLabel(
   const others = result.manifest.records.filter((r) => r.kind === other)
     .length;
   return `${pdfMode} PDFs${others ? ` (${others} ${other})` : ""}`;
-}
-
-/**
- * The permissions a render needs that this process lacks: Chromium is a
- * subprocess, templates and outputs are files, the render page's origin is
- * a loopback server, and puppeteer reads its environment.
- */
-export function missingPermissions(): string[] {
-  const names = ["read", "write", "env", "run", "net", "sys"] as const;
-  return names.filter((name) =>
-    Deno.permissions.querySync({ name }).state !== "granted"
-  );
-}
-
-/**
- * Whether an error is the user's input (exit 2) rather than a render failure
- * or a bug (exit 1): one `instanceof` on the taxonomy.
- */
-export function isInputError(error: unknown): boolean {
-  return error instanceof InputError;
-}
-
-/** The exit code of a render that threw `error`: 2 for input, else 1. */
-export function exitCode(error: unknown): 1 | 2 {
-  return isInputError(error) ? 2 : 1;
 }
 
 let barShown = false;

@@ -14,6 +14,10 @@ export interface Progress {
   done: number;
   total: number;
   failed: number;
+  /** Records not written because a text is overset (`onOverset: "skip"`). */
+  skipped: number;
+  /** Records with an overset text, however handled. */
+  overset: number;
   mode: RendererMode;
   /** What the batch's PDF pages hold; absent for PNG and JPEG pieces. */
   pdfMode?: PdfMode;
@@ -66,6 +70,10 @@ export interface BatchResult {
   total: number;
   rendered: number;
   failed: number;
+  /** Records not written because a text is overset (`onOverset: "skip"`). */
+  skipped: number;
+  /** Records with an overset text: written with a warning, failed or skipped. */
+  overset: number;
   ms: number;
   /** Mode at the end of the batch. */
   mode: RendererMode;
@@ -116,6 +124,8 @@ export class BatchLedger {
   #info: LedgerInfo;
   #entries = new Map<number, ManifestEntry>();
   #failed = 0;
+  #skipped = 0;
+  #overset = 0;
   #firstFailure: Error | undefined;
   #startedAt = new Date();
   #started = performance.now();
@@ -146,13 +156,24 @@ export class BatchLedger {
 
   /** A record kept from an earlier run. */
   kept(entry: ManifestEntry): void {
-    this.#entries.set(entry.index, entry);
+    this.#finished(entry);
   }
 
   /** A record rendered and written, with the ms of each stage it took. */
   rendered(entry: ManifestEntry, stages: Partial<StageTotals>): void {
     this.spent(stages);
     this.#firstPieceMs ||= performance.now() - this.#started;
+    this.#finished(entry);
+  }
+
+  /** A record rendered but not written: a text is overset. */
+  skipped(entry: ManifestEntry): void {
+    this.#skipped++;
+    this.#finished(entry);
+  }
+
+  #finished(entry: ManifestEntry): void {
+    if (entry.overset?.length) this.#overset++;
     this.#entries.set(entry.index, entry);
   }
 
@@ -186,7 +207,7 @@ export class BatchLedger {
   /** A record that failed. */
   failed(entry: ManifestEntry): void {
     this.#failed++;
-    this.#entries.set(entry.index, entry);
+    this.#finished(entry);
   }
 
   /** The batch stops at `error`; true if it is the first to stop it. */
@@ -208,6 +229,8 @@ export class BatchLedger {
       done,
       total,
       failed: this.#failed,
+      skipped: this.#skipped,
+      overset: this.#overset,
       mode,
       ...(this.#info.pdfMode && { pdfMode: this.#info.pdfMode }),
       rate,
@@ -232,6 +255,8 @@ export class BatchLedger {
       total: info.total,
       rendered,
       failed: this.#failed,
+      skipped: this.#skipped,
+      overset: this.#overset,
       ms,
       mode,
       ...(info.pdfMode && { pdfMode: info.pdfMode }),
@@ -247,6 +272,8 @@ export class BatchLedger {
         total: info.total,
         rendered,
         failed: this.#failed,
+        skipped: this.#skipped || undefined,
+        overset: this.#overset || undefined,
         merged: this.#merged ? "merged.pdf" : undefined,
         proof: this.#proof ? "proof.pdf" : undefined,
         imposed: this.#imposed ? "imposed.pdf" : undefined,

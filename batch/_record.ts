@@ -3,7 +3,9 @@
  * rendered and written, or failed — and then the `onError` policy (`fail`
  * stops the batch taking records, `skip` goes on), the ledger, `onRecord`
  * and a progress event. (A tab that fails is retried by the renderer itself,
- * on a fresh tab, before the record counts as failed.)
+ * on a fresh tab, before the record counts as failed.) A record with an
+ * overset text (template/overset.ts) is written with a warning, failed or
+ * skipped, as `onOverset` says.
  *
  * @module
  */
@@ -13,6 +15,12 @@ import type { RenderedPiece } from "../render/render_page.ts";
 import type { Renderer } from "../render/renderer.ts";
 import type { AssetResolver } from "../template/assets.ts";
 import { piecePayload, RecordError } from "../template/payload.ts";
+import {
+  describeOverset,
+  OversetError,
+  oversetTexts,
+} from "../template/overset.ts";
+import type { OversetInfo } from "../render/page_api.ts";
 import type { CsvRecord } from "./csv.ts";
 import type { BatchLedger } from "./_ledger.ts";
 import type { ManifestEntry } from "./manifest.ts";
@@ -43,6 +51,7 @@ export interface RecordJob {
   options: Pick<
     BatchOptions,
     | "onError"
+    | "onOverset"
     | "resume"
     | "keepFailed"
     | "onRecord"
@@ -71,6 +80,11 @@ export class RecordRunner {
     const kept = this.#job.options.resume?.get(record.index);
     if (kept?.status === "failed" && this.#job.options.keepFailed) {
       this.#job.ledger.failed(kept);
+      await this.#told(kept);
+      return null;
+    }
+    if (kept?.status === "skipped" && this.#job.options.keepFailed) {
+      this.#job.ledger.skipped(kept);
       await this.#told(kept);
       return null;
     }
@@ -116,23 +130,28 @@ export class RecordRunner {
         this.#job.assets,
       );
       const t1 = performance.now();
-      piece = await renderer.render(payload, options.signal);
+      const drawn = await renderer.render(payload, options.signal);
       entry.mode = renderer.mode;
-      const written = await writePiece(piece, record, output);
-      if (written.kind) entry.kind = written.kind;
-      entry.file = written.file;
-      entry.bytes = written.bytes;
-      entry.sha256 = written.sha256;
-      entry.ms = Math.round(performance.now() - t0);
-      ledger.rendered(entry, {
-        prepare: t1 - t0,
-        ...piece.timings,
-        pdf: written.pdfMs,
-        write: written.writeMs,
-      });
-      page = written.pdf
-        ? { file: written.file, pdf: written.pdf, record }
-        : null;
+      if (drawn.overset?.length && this.#overset(entry, drawn.overset)) {
+        entry.ms = Math.round(performance.now() - t0);
+      } else {
+        piece = drawn;
+        const written = await writePiece(piece, record, output);
+        if (written.kind) entry.kind = written.kind;
+        entry.file = written.file;
+        entry.bytes = written.bytes;
+        entry.sha256 = written.sha256;
+        entry.ms = Math.round(performance.now() - t0);
+        ledger.rendered(entry, {
+          prepare: t1 - t0,
+          ...piece.timings,
+          pdf: written.pdfMs,
+          write: written.writeMs,
+        });
+        page = written.pdf
+          ? { file: written.file, pdf: written.pdf, record }
+          : null;
+      }
     } catch (error) {
       if (options.signal?.aborted) return undefined; // listed as not rendered
       // Not the record's fault: the batch stops (the record is listed as not
@@ -147,6 +166,34 @@ export class RecordRunner {
     return page;
   }
 
+  /**
+   * Applies `onOverset` to a record drawn with overset texts, which its
+   * entry then lists: `warn` logs them (the record is written), `fail`
+   * throws an {@linkcode OversetError}, `skip` marks the record skipped.
+   * Returns whether it is skipped.
+   */
+  #overset(entry: ManifestEntry, overset: readonly OversetInfo[]): boolean {
+    const { index } = entry;
+    const texts = oversetTexts(this.#job.output.template, overset);
+    entry.overset = texts;
+    const policy = this.#job.options.onOverset ?? "warn";
+    if (policy === "fail") throw new OversetError(index, texts);
+    const described = texts.map(describeOverset).join("; ");
+    const fields = { record: index, field: texts[0]?.fields[0] };
+    if (policy === "warn") {
+      this.#job.log(
+        "warn",
+        `Record ${index}: ${described}; written overset`,
+        fields,
+      );
+      return false;
+    }
+    entry.status = "skipped";
+    this.#job.ledger.skipped(entry);
+    this.#job.log("warn", `Record ${index} skipped: ${described}`, fields);
+    return true;
+  }
+
   /** Records the failure; with `onError: "fail"` the batch stops at it. */
   #fail(entry: ManifestEntry, record: CsvRecord, error: Error): void {
     const { ledger, stop, log, options } = this.#job;
@@ -155,7 +202,11 @@ export class RecordRunner {
       ? error.message
       : `Cannot render record ${record.index}: ${error.message}`;
     ledger.failed(entry);
-    log("error", entry.error, { record: record.index });
+    log("error", entry.error, {
+      record: record.index,
+      ...(error instanceof OversetError &&
+        { field: error.texts[0]?.fields[0] }),
+    });
     if ((options.onError ?? "fail") === "fail" && ledger.stop(error)) {
       stop.abort(error);
     }

@@ -1,11 +1,13 @@
 /**
  * `manifest.json`: the batch (template, data, format, PDF mode, counts) and
  * one entry per record (index, status, file, sha256, ms, renderer mode, PDF
- * kind, error), written one record a line so it reads and diffs well.
+ * kind, overset texts, error), written one record a line so it reads and
+ * diffs well.
  *
  * @module
  */
 import type { PdfMode, RendererMode } from "../render/renderer.ts";
+import type { OversetText } from "../template/overset.ts";
 import { type AtomicWriteOptions, writeFileAtomic } from "./output.ts";
 
 /** What happened to one record. */
@@ -14,7 +16,11 @@ export interface ManifestEntry {
   index: number;
   /** Line of the data file where the record starts. */
   line?: number;
-  status: "ok" | "failed" | "not-rendered";
+  /**
+   * `ok`: written; `failed`; `skipped`: not written because a text is
+   * overset (`onOverset: "skip"`); `not-rendered`: the batch stopped first.
+   */
+  status: "ok" | "failed" | "skipped" | "not-rendered";
   /** File name inside the output folder. */
   file?: string;
   sha256?: string;
@@ -28,6 +34,11 @@ export interface ManifestEntry {
    * used Type 3 fonts). Absent for PNG and JPEG pieces.
    */
   kind?: PdfMode;
+  /**
+   * Its texts that overflow their boxes even at their copyfit bounds,
+   * whatever became of it (written with a warning, failed or skipped).
+   */
+  overset?: OversetText[];
   error?: string;
 }
 
@@ -41,6 +52,10 @@ export interface Manifest {
   total: number;
   rendered: number;
   failed: number;
+  /** Records not written because a text is overset; absent when none. */
+  skipped?: number;
+  /** Records with an overset text, however handled; absent when none. */
+  overset?: number;
   /** Merged PDF file name, when asked for. */
   merged?: string;
   /** The proof's file name, when asked for and written. */

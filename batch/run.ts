@@ -21,6 +21,7 @@ import { clampChunkSize } from "../render/persistent.ts";
 import type { PdfMode, Renderer } from "../render/renderer.ts";
 import type { RenderedPiece } from "../render/render_page.ts";
 import type { AssetResolverOptions } from "../template/assets.ts";
+import type { OversetPolicy } from "../template/overset.ts";
 import type { PageSpec } from "../template/page_spec.ts";
 import type { Template } from "../template/parse.ts";
 import type { PageOption } from "../template/page_option.ts";
@@ -83,6 +84,15 @@ export interface BatchOptions {
   limit?: number;
   /** `fail` stops at the first failed record; `skip` goes on. @default "fail" */
   onError?: "fail" | "skip";
+  /**
+   * A record with a text that overflows its box even at its copyfit bounds
+   * (overset; see template/overset.ts): `warn` writes it as drawn, lists
+   * the texts in its manifest entry and logs a warning naming the record
+   * and the field; `fail` fails the record (then `onError` applies); `skip`
+   * does not write it, listed as "skipped". The result counts them all as
+   * `overset`. @default "warn"
+   */
+  onOverset?: OversetPolicy;
   /** @default auto-detected */
   delimiter?: Delimiter;
   /** The CSV's text encoding. @default detected from its bytes */
@@ -145,8 +155,9 @@ export interface BatchOptions {
    */
   resume?: ReadonlyMap<number, ManifestEntry>;
   /**
-   * Records whose `resume` entry failed stay failed (listed, not rendered
-   * again): a queue batch's finish, whose chunks already tried them.
+   * Records whose `resume` entry failed (or was skipped for an overset
+   * text) stay so (listed, not rendered again): a queue batch's finish,
+   * whose chunks already tried them.
    * @default false (they are rendered again)
    */
   keepFailed?: boolean;
@@ -499,9 +510,14 @@ function finish(
       { cause: firstFailure },
     );
   }
+  const overset = out.overset
+    ? `, ${out.overset} with overset text${
+      out.skipped ? ` (${out.skipped} skipped)` : ""
+    }`
+    : "";
   log(
     "info",
-    `Done: ${out.rendered} rendered, ${out.failed} failed in ${
+    `Done: ${out.rendered} rendered, ${out.failed} failed${overset} in ${
       (out.ms / 1000).toFixed(2)
     } s ` +
       `(${(out.rendered / (out.ms / 1000)).toFixed(1)} pieces/s, ${out.mode}${

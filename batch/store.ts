@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import type { RendererChoice } from "../render/orchestrator.ts";
 import type { PdfMode, RendererMode } from "../render/renderer.ts";
 import type { BatchOptions } from "./run.ts";
+import type { OversetPolicy } from "../template/overset.ts";
 import { NotFoundError } from "../common/errors.ts";
 import { isTerminal } from "../common/rules.js";
 import type { ManifestEntry } from "./manifest.ts";
@@ -65,6 +66,11 @@ interface BatchRunChoices {
   chunkSize?: number;
   merge: boolean;
   onError: "fail" | "skip";
+  /**
+   * A record with an overset text: warn, fail or skip. Batches stored
+   * before copyfit bounds have none: they run as runBatch's default (warn).
+   */
+  onOverset?: OversetPolicy;
 }
 
 /**
@@ -85,6 +91,10 @@ export interface BatchStatus {
   done: number;
   total: number;
   failed: number;
+  /** Records not written because a text is overset (`onOverset: "skip"`). */
+  skipped?: number;
+  /** Records with an overset text, however handled. */
+  overset?: number;
   mode?: RendererMode;
   /** Pieces per second. */
   rate: number;
@@ -132,6 +142,9 @@ export interface PartProgress {
   /** Its records finished (rendered, failed or kept), and failed. */
   done: number;
   failed: number;
+  /** Its records skipped, and those with an overset text. */
+  skipped?: number;
+  overset?: number;
   mode: RendererMode;
 }
 
@@ -422,12 +435,16 @@ export class JobStore implements AsyncDisposable {
     );
     let done = 0;
     let failed = 0;
+    let skipped = 0;
+    let overset = 0;
     for await (
       const e of this.#kv.list<PartProgress>({ prefix: ["parts", id] })
     ) {
       if (e.value.run !== part.run) continue;
       done += e.value.done;
       failed += e.value.failed;
+      skipped += e.value.skipped ?? 0;
+      overset += e.value.overset ?? 0;
     }
     const now = Date.now();
     return await this.updateBatch(id, (s) => {
@@ -437,6 +454,8 @@ export class JobStore implements AsyncDisposable {
       return {
         done,
         failed,
+        skipped,
+        overset,
         mode: part.mode,
         rate: Math.round(rate * 10) / 10,
         eta: rate > 0 ? Math.round((s.total - done) / rate * 1000) : 0,

@@ -26,6 +26,9 @@ export type BatchEnd =
     total: number;
     /** Records that failed (rendered with `onError: "skip"`). */
     failed: number;
+    /** Records skipped for an overset text, and those with one. */
+    skipped?: number;
+    overset?: number;
     mode: RendererMode;
     /** Whether merged.pdf was written. */
     merged: boolean;
@@ -44,6 +47,9 @@ export interface BatchProgress {
   done: number;
   total: number;
   failed: number;
+  /** Records skipped for an overset text, and those with one. */
+  skipped?: number;
+  overset?: number;
   mode: RendererMode;
   /** Pieces per second. */
   rate: number;
@@ -86,6 +92,8 @@ export function retrying(s: BatchStatus): Partial<BatchStatus> {
   return {
     state: "queued",
     failed: 0,
+    skipped: undefined,
+    overset: undefined,
     error: undefined,
     finishedAt: undefined,
     cancelRequested: false,
@@ -105,6 +113,8 @@ export function finishing(end: BatchEnd, now: Date): StatusChange {
           state: "done",
           done: end.total,
           failed: end.failed,
+          skipped: end.skipped,
+          overset: end.overset,
           mode: end.mode,
           eta: 0,
           merged: end.merged,
@@ -143,6 +153,8 @@ export function progressing(p: BatchProgress, now: number): StatusChange {
     done: p.done,
     total: p.total,
     failed: p.failed,
+    skipped: p.skipped,
+    overset: p.overset,
     mode: p.mode,
     rate: Math.round(p.rate * 10) / 10,
     eta: Math.round(p.etaMs),

@@ -18,13 +18,14 @@
  * @module
  */
 import { join } from "node:path";
-import { deadline, delay } from "../common/async.ts";
+import { delay } from "../common/async.ts";
 import {
   DiskFullError,
   LeaseLostError,
   PressrunError,
 } from "../common/errors.ts";
-import { Browser, type LaunchOptions } from "../render/browser.ts";
+import type { Browser, LaunchOptions } from "../render/browser.ts";
+import { BrowserHolder } from "../render/browser_holder.ts";
 import { type Logger, silentLogger } from "../render/log.ts";
 import { loadTemplate } from "../template/parse.ts";
 import { PRESS_FIELDS } from "./_press.ts";
@@ -89,7 +90,7 @@ export class BatchWorker implements AsyncDisposable, BatchRunner {
   #store: JobStore;
   #options: WorkerOptions;
   #log: Logger;
-  #browser: Browser | undefined;
+  #browsers: BrowserHolder;
   #loop: Promise<void> | undefined;
   #stopping = false;
   #current: { id: string; controller: AbortController } | undefined;
@@ -101,34 +102,26 @@ export class BatchWorker implements AsyncDisposable, BatchRunner {
   constructor(store: JobStore, options: WorkerOptions = {}) {
     this.#store = store;
     this.#options = options;
+    this.#browsers = new BrowserHolder(options.browser);
     this.#log = options.log ?? silentLogger;
   }
 
-  /** The browser, launched on first use. */
   /** Whether http(s) template images may be fetched (public addresses only). */
   get allowRemoteAssets(): boolean {
     return this.#options.allowRemoteAssets ?? false;
   }
 
-  async browser(): Promise<Browser> {
-    if (this.#options.browser instanceof Browser) return this.#options.browser;
-    if (!this.#browser || !this.#browser.connected) {
-      await this.#browser?.close();
-      this.#browser = await Browser.launch(this.#options.browser);
-    }
-    return this.#browser;
+  /** The browser, launched on first use (one launch at a time). */
+  browser(): Promise<Browser> {
+    return this.#browsers.get();
   }
 
   /**
    * The version of the browser this worker runs, or undefined when none is
    * running; never launches one.
    */
-  async browserVersion(timeoutMs = 5000): Promise<string | undefined> {
-    const browser = this.#options.browser instanceof Browser
-      ? this.#options.browser
-      : this.#browser;
-    if (!browser?.connected) return undefined;
-    return await deadline(browser.puppeteer.version(), timeoutMs);
+  browserVersion(timeoutMs = 5000): Promise<string | undefined> {
+    return this.#browsers.version(timeoutMs);
   }
 
   /** Starts the loop. */
@@ -247,6 +240,8 @@ export class BatchWorker implements AsyncDisposable, BatchRunner {
         state: "done",
         total: result.total,
         failed: result.failed,
+        skipped: result.skipped,
+        overset: result.overset,
         mode: result.mode,
         merged: result.manifest.merged !== undefined,
       }, lease);
@@ -422,7 +417,7 @@ export class BatchWorker implements AsyncDisposable, BatchRunner {
     this.#wake.abort();
     await this.#loop;
     await this.#heartbeat?.close();
-    await this.#browser?.close();
+    await this.#browsers.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -459,6 +454,7 @@ export async function storedBatch(
     chunkSize: batch.options.chunkSize,
     merge: batch.options.merge,
     onError: batch.options.onError,
+    onOverset: batch.options.onOverset,
     encoding: batch.options.encoding,
     sheet: batch.options.sheet,
     recordKeys: batch.options.recordKeys,

@@ -14,6 +14,7 @@ import type { ObjectStyle } from "../template/format.ts";
 import type { FabricDocument } from "../template/parse.ts";
 
 export type {
+  BarcodeStyle,
   ImageStyle,
   ObjectStyle,
   OtherStyle,
@@ -76,6 +77,28 @@ export interface QrMatrix {
   modules: string;
 }
 
+/**
+ * A barcode as vector geometry, in its own units (y down, from the top left
+ * corner of its quiet zone), encoded per record by `template/barcode.ts`.
+ * The page scales it into its object's box, keeping its proportions,
+ * centred.
+ */
+export interface BarcodeDrawing {
+  /** The extent, quiet zone included. */
+  width: number;
+  height: number;
+  /**
+   * The bars and modules: SVG path data of closed rectangles and polygons,
+   * filled even-odd.
+   */
+  bars: string;
+  /**
+   * The human-readable text's glyph outlines: SVG path data, filled
+   * non-zero; empty when the code shows no text.
+   */
+  text: string;
+}
+
 /** The new state of one variable object. */
 export interface ObjectUpdate {
   id: string;
@@ -84,6 +107,7 @@ export interface ObjectUpdate {
   /** A `data:` URL, or null to hide the image. */
   image?: string | null;
   qr?: QrMatrix;
+  barcode?: BarcodeDrawing;
 }
 
 /** Everything that changes between two pieces. */
@@ -91,6 +115,57 @@ export interface PiecePayload {
   /** 1-based record number. */
   index: number;
   objects: ObjectUpdate[];
+}
+
+/**
+ * Where a text with a `fit` (see `template/format.ts`) ended for one record:
+ * the values it is drawn with.
+ */
+export interface TextFitInfo {
+  /** The object's `pressrunId`. */
+  id: string;
+  /** Font size drawn, in design units. */
+  fontSize: number;
+  /** Letter spacing drawn: Fabric's `charSpacing`, in 1/1000 em. */
+  charSpacing: number;
+  /**
+   * Horizontal scale drawn, as a factor of the template's own `scaleX`:
+   * 1 when not narrowed.
+   */
+  scaleX: number;
+}
+
+/**
+ * A text that overflows its box even at its copyfit bounds (overset), with
+ * the values it is drawn with: taller than a Textbox's box or with a word
+ * wider than it, or wider than an IText's or Text's box.
+ */
+export type OversetInfo = TextFitInfo;
+
+/** Records to apply and measure, not drawn: preflight's layout pass. */
+export interface LayoutRequest {
+  records: PiecePayload[];
+}
+
+/** One record as `layout()` found it. */
+export interface LayoutRecord {
+  index: number;
+  /** Its visible texts that are overset; empty when none. */
+  overset: OversetInfo[];
+  /** Every visible text with a `fit`, as drawn (the overset ones too). */
+  texts: TextFitInfo[];
+  /**
+   * Why the record cannot be applied (its render would fail the same way);
+   * `overset` and `texts` are empty then.
+   */
+  error?: string;
+}
+
+/** What `layout()` hands back, one entry per record asked for, in order. */
+export interface LayoutResult {
+  records: LayoutRecord[];
+  /** Time taken in the page for all of them, ms. */
+  ms: number;
 }
 
 /** The encoding of a piece's image. */
@@ -130,6 +205,8 @@ export interface RenderResult {
   width: number;
   height: number;
   timings: PageTimings;
+  /** The piece's overset texts; absent when none. */
+  overset?: OversetInfo[];
 }
 
 /** Paint and encode the current piece `count` times: the benchmark's floor. */
@@ -172,6 +249,8 @@ export interface VectorResult {
   timings: VectorRecordTimings[];
   /** Per printed record, in page order, base64 PNG, when asked for. */
   thumbnails: string[];
+  /** Per printed record, in page order: its overset texts (often none). */
+  overset: OversetInfo[][];
   failed: VectorFailure[];
   /** Setting the print document and waiting for its images, ms. */
   layout: number;
@@ -195,6 +274,12 @@ export interface PageApi {
   vector(request: VectorRequest): Promise<VectorResult>;
   /** Empties the print document. */
   clearPrint(): void;
+  /**
+   * Applies each record as `render()` and `vector()` do (the same values,
+   * fonts and copyfit) and reports its fitted and overset texts, without
+   * painting, encoding or exporting anything: preflight.
+   */
+  layout(request: LayoutRequest): Promise<LayoutResult>;
 }
 
 declare global {

@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { deadline } from "../common/async.ts";
+import { deadline, pooledMap } from "../common/async.ts";
+import { PressrunError } from "../common/errors.ts";
 import type { PageSpec } from "../template/page_spec.ts";
 import type { PiecePayload } from "../template/payload.ts";
 import { ChunkQueue, clampChunkSize } from "./_chunk_queue.ts";
@@ -32,12 +33,15 @@ import {
   type VectorPiece,
 } from "./render_page.ts";
 import type { PdfMode, Renderer } from "./renderer.ts";
+import type { LayoutRecord } from "./page_api.ts";
 import { processTreeMemory } from "./process_memory.ts";
 
 export { clampChunkSize, DEFAULT_CHUNK_SIZE } from "./_chunk_queue.ts";
 export { PoolBrokenError, PoolTimeoutError } from "./_pool_errors.ts";
 
 const MEMORY_CHECK_EVERY = 50;
+/** Records one tab lays out per `evaluate` in {@linkcode PersistentRenderer.layout}. */
+export const LAYOUT_BATCH = 250;
 
 /** Options for {@linkcode PersistentRenderer.start}. */
 export interface PersistentOptions {
@@ -238,6 +242,72 @@ export class PersistentRenderer implements Renderer {
       throw error;
     }
     return await pending.result.promise;
+  }
+
+  /**
+   * Lays records out without drawing them, for preflight: each applied as
+   * `render()` would (the same values, fonts and copyfit), its fitted and
+   * overset texts reported; one result per payload, in order. The records
+   * go to the pool's tabs {@linkcode LAYOUT_BATCH} at a time, one
+   * `evaluate` each, every tab busy at once (in either PDF mode; vector
+   * chunks wait for a tab as usual). A tab that fails is replaced and its
+   * batch retried once on a fresh tab.
+   */
+  async layout(
+    payloads: readonly PiecePayload[],
+    signal?: AbortSignal,
+  ): Promise<LayoutRecord[]> {
+    signal?.throwIfAborted();
+    const batches: PiecePayload[][] = [];
+    for (let i = 0; i < payloads.length; i += LAYOUT_BATCH) {
+      batches.push(payloads.slice(i, i + LAYOUT_BATCH));
+    }
+    const out: LayoutRecord[] = [];
+    const laidOut = pooledMap(
+      this.#options.pages,
+      batches,
+      (batch) => this.#layoutBatch(batch, signal),
+    );
+    for await (const records of laidOut) out.push(...records);
+    return out;
+  }
+
+  async #layoutBatch(
+    batch: PiecePayload[],
+    signal?: AbortSignal,
+  ): Promise<LayoutRecord[]> {
+    signal?.throwIfAborted();
+    const { renderTimeoutMs } = this.#options;
+    const page = await this.#acquire(signal);
+    try {
+      const records = await page.layout(batch, renderTimeoutMs);
+      this.#release(page, 0);
+      return records;
+    } catch (error) {
+      await this.#discard(page, error);
+    }
+    signal?.throwIfAborted();
+    let fresh: RenderPage;
+    try {
+      fresh = await this.#openPage();
+    } catch (error) {
+      this.#failWaitersIfEmpty();
+      throw freshPageError(error);
+    }
+    try {
+      const records = await fresh.layout(batch, renderTimeoutMs);
+      this.#release(fresh, 0);
+      return records;
+    } catch (error) {
+      await this.#discard(fresh, error);
+      this.#replaceInBackground();
+      throw new PressrunError(
+        `Laying out records ${batch[0]?.index}–${
+          batch.at(-1)?.index
+        } failed on two render pages: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
 
   /** Hands queued records to idle tabs, up to `chunkSize` a tab. */

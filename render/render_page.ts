@@ -14,6 +14,8 @@ import { decodeBase64 } from "../template/_base64.ts";
 import type { Browser } from "./browser.ts";
 import type {
   Encoding,
+  LayoutRecord,
+  OversetInfo,
   PageSpec,
   PageTimings,
   PiecePayload,
@@ -72,6 +74,8 @@ export interface RasterPiece {
   /** A small PNG of the piece, when asked for. */
   thumbnail?: Uint8Array;
   timings: StageTimings;
+  /** Its texts that overflow their boxes even at their copyfit bounds. */
+  overset?: OversetInfo[];
 }
 
 /**
@@ -112,6 +116,8 @@ export interface VectorPiece {
    * the record's raster piece PDF instead, as in raster mode.
    */
   type3Fonts?: string[];
+  /** Its texts that overflow their boxes even at their copyfit bounds. */
+  overset?: OversetInfo[];
 }
 
 /** A rendered piece: an image (raster mode) or a one-page PDF (vector mode). */
@@ -259,6 +265,7 @@ export class RenderPage implements AsyncDisposable {
         ...out.timings,
         transfer: Math.max(0, performance.now() - started - inPage),
       },
+      ...(out.overset ? { overset: out.overset } : {}),
     };
   }
 
@@ -334,11 +341,13 @@ export class RenderPage implements AsyncDisposable {
       const mayHaveType3 = type3Fonts(chunk).length > 0;
       for (const [i, index] of out.pages.entries()) {
         const thumbnail = out.thumbnails[i];
+        const overset = out.overset[i] ?? [];
         const piece: VectorPiece = {
           kind: "vector",
           pdf: pdfs[i]!,
           thumbnail: thumbnail ? decodeBase64(thumbnail) : undefined,
           timings: { ...out.timings[i]!, ...shared },
+          ...(overset.length > 0 ? { overset } : {}),
         };
         const fonts = mayHaveType3 ? type3Fonts(piece.pdf) : [];
         if (fonts.length > 0) {
@@ -363,6 +372,45 @@ export class RenderPage implements AsyncDisposable {
   }
 
   /**
+   * Lays `payloads` out as a render would (the same values, fonts and
+   * copyfit) and reports each record's fitted and overset texts, drawing
+   * nothing: one `evaluate` for them all. Images and QR matrices are left
+   * out of the payloads (they change no text's fit): none is sent, decoded
+   * or drawn. Past
+   * `timeoutMs` the tab is destroyed and {@linkcode RenderTimeoutError} is
+   * thrown.
+   */
+  async layout(
+    payloads: PiecePayload[],
+    timeoutMs = 30_000,
+  ): Promise<LayoutRecord[]> {
+    const crash = new AbortController();
+    this.#crashed = (error) => crash.abort(error);
+    const records = payloads.map(textsOnly);
+    try {
+      const out = await deadline(
+        this.#page.evaluate((r) => globalThis.pressrun.layout(r), { records }),
+        timeoutMs,
+        {
+          signal: crash.signal,
+          error: () =>
+            new RenderTimeoutError(
+              `Laying out ${
+                recordsLabel(payloads).toLowerCase()
+              } took longer than ${timeoutMs / 1000} s`,
+            ),
+        },
+      );
+      return out.records;
+    } catch (error) {
+      if (error instanceof RenderTimeoutError) this.close();
+      throw error;
+    } finally {
+      this.#crashed = undefined;
+    }
+  }
+
+  /**
    * Paints and encodes the current piece `count` times inside the page, with
    * no transfer: the benchmark's floor. Returns the ms taken.
    */
@@ -383,6 +431,20 @@ export class RenderPage implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * A payload without its images and QR matrices: what a layout needs. An
+ * image or a QR code left unset keeps what the page has; visibility still
+ * follows the record.
+ */
+function textsOnly(payload: PiecePayload): PiecePayload {
+  return {
+    index: payload.index,
+    objects: payload.objects.map(({ image: _image, qr: _qr, ...update }) =>
+      update
+    ),
+  };
 }
 
 /** "Record 3", or "Records 1–50" for a chunk. */

@@ -30,6 +30,7 @@ import {
   type Template,
 } from "../template/parse.ts";
 import { checkJsonText } from "../template/json_limits.ts";
+import { OVERSET_POLICIES, type OversetPolicy } from "../template/overset.ts";
 import { preflight, preflightRecordKeys } from "../template/preflight.ts";
 import { checkVectorExport } from "../template/vector_preflight.ts";
 import {
@@ -73,6 +74,7 @@ export async function readBatchRequest(
       }
       return v;
     }),
+    ...oversetField(form),
     ...recipientFields(form),
     ...pageField(form),
     ...recordKeyField(form),
@@ -388,6 +390,23 @@ export function pdfModeField(form: UploadForm): PdfMode {
   throw new UsageError(`pdfMode must be vector or raster, got ${got}`, {
     location: { field: "pdfMode" },
   });
+}
+
+/**
+ * The form's `onOverset`: what becomes of a record with a text that
+ * overflows its box even at its copyfit bounds — warn (the default), fail
+ * or skip; anything else is a {@linkcode UsageError} (422) naming the field.
+ */
+function oversetField(form: UploadForm): { onOverset?: OversetPolicy } {
+  const value = form.get("onOverset");
+  if (value === null || value === "") return {};
+  const policy = OVERSET_POLICIES.find((p) => p === value);
+  if (policy) return { onOverset: policy };
+  const got = typeof value === "string" ? `"${value}"` : "a file";
+  throw new UsageError(
+    `onOverset must be ${OVERSET_POLICIES.join(", ")}, got ${got}`,
+    { location: { field: "onOverset" } },
+  );
 }
 
 /**

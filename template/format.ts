@@ -2,14 +2,38 @@
  * The template format's extensions to Fabric objects, declared and validated
  * in one place, with their defaults:
  *
- * - text (`Textbox`, `IText`, `Text`): `"fit": "shrink"` and `"minFontSize"`
- *   (a positive number, at most the text's `fontSize`; default 6);
+ * - text (`Textbox`, `IText`, `Text`), copyfit: `"fit"` says how a text
+ *   meets its box — `"shrink"` (a long text gets smaller, down to
+ *   `"minFontSize"`, a positive number at most the text's `fontSize`,
+ *   default 6), `"grow"` (a short text gets larger to fill the box, up to
+ *   `"maxFontSize"`, required, at least the `fontSize`; a long one stays at
+ *   the `fontSize`) or `"fit"` (both: the largest size from `minFontSize`
+ *   to `maxFontSize` that fits). A text still too big at its smallest size
+ *   then tightens its letter spacing down to `"minCharSpacing"` (Fabric's
+ *   `charSpacing`, 1/1000 em, from -1000 up to the text's own; unset: never
+ *   tightened), then narrows down to `"minScaleX"` (a factor of its
+ *   `scaleX`, above 0 and at most 1; unset: never narrowed). A text that
+ *   overflows its box even there is overset: taller than a Textbox's box or
+ *   with a word wider than it, or wider than an IText's or Text's. These
+ *   bounds need a `fit` (`minFontSize` alone is taken, and unused, without
+ *   one, as before);
  * - images: `"fit"`: `"cover"` (default), `"contain"` or `"fill"`;
  * - any object: `"qr": { value, ecc, quietZone, color, background }` draws a
  *   QR code over its box (`ecc` L, M, Q or H, default M; `quietZone` a whole
  *   number of modules from 0 to {@linkcode MAX_QUIET_ZONE}, default 4;
  *   `color` and `background` CSS colours, default black on white; no other
  *   keys);
+ * - any object with a positive `width` and `height`: `"barcode": { type,
+ *   value, text, quietZone, color, background }` draws a barcode over its
+ *   box, encoded per record (`template/barcode.ts`): `type` `"code128"`,
+ *   `"ean13"`, `"datamatrix"`, `"pdf417"` or `"imb"` (USPS Intelligent
+ *   Mail); `value` with placeholders; `text` (code128 and ean13 only) shows
+ *   the value under the bars, default false for code128 and true for
+ *   ean13; `quietZone` a whole number of modules (an IMb's: bar widths)
+ *   from 0 to {@linkcode MAX_QUIET_ZONE}, left and right of a linear code
+ *   and all round a 2D one, default per type in
+ *   {@linkcode BARCODE_DEFAULTS}; `color` and `background` as for `qr`; no
+ *   other keys, and not with `qr` on the same object;
  * - any object: `"visibleIf": "field"` shows it only when the field is set.
  *
  * {@linkcode objectFormat} turns an object's extensions into an
@@ -22,15 +46,18 @@
  */
 import { TemplateError } from "../common/errors.ts";
 
-/** How a text fits its box: `"shrink"` lowers the font size until it fits. */
-export type TextFit = "shrink";
+/**
+ * How a text fits its box: `"shrink"` lowers the font size until it fits,
+ * `"grow"` raises it while it fits, `"fit"` does either.
+ */
+export type TextFit = "shrink" | "grow" | "fit";
 /** How an image fills its box. */
 export type ImageFit = "cover" | "contain" | "fill";
 /** Error-correction level of a QR code. */
 export type QrEcc = "L" | "M" | "Q" | "H";
 
 /** The values `fit` takes on a text. */
-export const TEXT_FITS: readonly TextFit[] = ["shrink"];
+export const TEXT_FITS: readonly TextFit[] = ["shrink", "grow", "fit"];
 /** The values `fit` takes on an image. */
 export const IMAGE_FITS: readonly ImageFit[] = ["cover", "contain", "fill"];
 /** The values `qr.ecc` takes (any case). */
@@ -45,6 +72,53 @@ export const QR_KEYS = [
 ] as const;
 /** Widest quiet zone around a QR code, in modules. */
 export const MAX_QUIET_ZONE = 20;
+/** A barcode's symbology; `imb` is the USPS Intelligent Mail barcode. */
+export type BarcodeType = "code128" | "ean13" | "datamatrix" | "pdf417" | "imb";
+/** The values `barcode.type` takes. */
+export const BARCODE_TYPES: readonly BarcodeType[] = [
+  "code128",
+  "ean13",
+  "datamatrix",
+  "pdf417",
+  "imb",
+];
+/** The types that can show their value as text under the bars. */
+export const BARCODE_TEXT_TYPES: readonly BarcodeType[] = ["code128", "ean13"];
+/** The keys a `barcode` object may have. */
+export const BARCODE_KEYS = [
+  "type",
+  "value",
+  "text",
+  "quietZone",
+  "color",
+  "background",
+] as const;
+/**
+ * A barcode's defaults. The quiet zones are the symbologies' own minimums
+ * (EAN-13's wider left one on both sides; an IMb's 0.125 in clear zone,
+ * rounded up to 7 bar widths of 0.02 in).
+ */
+export const BARCODE_DEFAULTS: {
+  readonly quietZone: Readonly<Record<BarcodeType, number>>;
+  readonly text: Readonly<Record<BarcodeType, boolean>>;
+  readonly color: string;
+  readonly background: string;
+} = {
+  quietZone: { code128: 10, ean13: 11, datamatrix: 1, pdf417: 2, imb: 7 },
+  text: {
+    code128: false,
+    ean13: true,
+    datamatrix: false,
+    pdf417: false,
+    imb: false,
+  },
+  color: "#000000",
+  background: "#ffffff",
+};
+/** Tightest letter spacing a copyfit may reach, 1/1000 em: glyphs on glyphs. */
+export const MIN_CHAR_SPACING = -1000;
+/** Fabric's font size and letter spacing of a text that states none. */
+const FABRIC_TEXT = { fontSize: 40, charSpacing: 0 } as const;
 
 /** The defaults of the extensions, in one place. */
 export const FORMAT_DEFAULTS: {
@@ -70,13 +144,25 @@ export const TEXT_TYPES: ReadonlySet<string> = new Set([
   "text",
 ]);
 
-/** A text's fit. */
+/** A text's fit (its copyfit bounds). */
 export interface TextStyle {
   kind: "text";
-  /** Shrink the text to fit the box; unset, it keeps its font size. */
+  /** Fit the text to the box; unset, it keeps its font size. */
   fit?: TextFit;
-  /** Smallest font size shrinking may reach. */
+  /** Smallest font size shrinking may reach (`"shrink"`, `"fit"`). */
   minFontSize: number;
+  /** Largest font size growing may reach; set with `"grow"` and `"fit"`. */
+  maxFontSize?: number;
+  /**
+   * Tightest letter spacing (Fabric `charSpacing`, 1/1000 em) a text at its
+   * smallest size may take; unset, its spacing is never tightened.
+   */
+  minCharSpacing?: number;
+  /**
+   * Narrowest horizontal scale, a factor of the text's own `scaleX`, once
+   * the spacing is at its tightest; unset, it is never narrowed.
+   */
+  minScaleX?: number;
 }
 
 /** An image's fit. */
@@ -96,13 +182,43 @@ export interface QrStyle {
   background: string;
 }
 
+/** How a barcode is drawn over its object's box. */
+export interface BarcodeStyle {
+  kind: "barcode";
+  /** Bars, modules and text: a CSS colour. */
+  color: string;
+  /** The box, quiet zone included: a CSS colour. */
+  background: string;
+}
+
+/** A barcode's settings, every default filled in. */
+export interface BarcodeSpec {
+  type: BarcodeType;
+  /** The content, with placeholders. */
+  value: string;
+  /** The value as text under the bars (code128 and ean13). */
+  text: boolean;
+  /** Light margin, in modules (an IMb's: bar widths). */
+  quietZone: number;
+  /**
+   * The object's own box, width ÷ height: a linear code's bars grow to fill
+   * it; the other codes keep their proportions, centred in it.
+   */
+  aspect: number;
+}
+
 /** An object the page draws as Fabric does. */
 export interface OtherStyle {
   kind: "other";
 }
 
 /** What the render page needs to draw an object: its kind and its settings. */
-export type ObjectStyle = TextStyle | ImageStyle | QrStyle | OtherStyle;
+export type ObjectStyle =
+  | TextStyle
+  | ImageStyle
+  | QrStyle
+  | BarcodeStyle
+  | OtherStyle;
 
 /** One object's extensions, validated, with defaults filled in. */
 export interface ObjectFormat {
@@ -112,6 +228,8 @@ export interface ObjectFormat {
   visibleIf?: string;
   /** The QR code's content (with placeholders) and error correction. */
   qr?: { value: string; ecc: QrEcc };
+  /** The barcode's type, content (with placeholders) and layout. */
+  barcode?: BarcodeSpec;
 }
 
 /** Where an object sits, for error messages. */
@@ -130,7 +248,7 @@ export interface ObjectPlace {
  * for a value of the wrong type, an unknown enum value, a number out of
  * range, an unknown key inside `qr` or a colour that is not a colour:
  * `Cannot read t.json: canvas.objects[3] (Textbox) "fit" must be
- * "shrink", got "shrnk"`.
+ * "shrink", "grow" or "fit", got "shrnk"`.
  */
 export function objectFormat(
   object: Readonly<Record<string, unknown>>,
@@ -157,6 +275,11 @@ export function objectFormat(
     }
     return value;
   });
+  for (const key of COPYFIT_BOUNDS) {
+    if (!isText && own(object, key) !== undefined) {
+      fail(key, "applies to text only");
+    }
+  }
   const format: ObjectFormat = { style: { kind: "other" } };
   const visibleIf = optional(own(object, "visibleIf"), (value) => {
     const field = typeof value === "string" ? value.trim() : "";
@@ -168,21 +291,7 @@ export function objectFormat(
   if (visibleIf !== undefined) format.visibleIf = visibleIf;
   if (isText) {
     const textFit = optional(fit, (v) => oneOf(v, TEXT_FITS, "fit", fail));
-    const fontSize = own(object, "fontSize");
-    if (
-      textFit && minFontSize !== undefined && typeof fontSize === "number" &&
-      minFontSize > fontSize
-    ) {
-      fail(
-        "minFontSize",
-        `must be at most the fontSize ${fontSize} to shrink to, got ${minFontSize}`,
-      );
-    }
-    format.style = {
-      kind: "text",
-      ...(textFit ? { fit: textFit } : {}),
-      minFontSize: minFontSize ?? FORMAT_DEFAULTS.minFontSize,
-    };
+    format.style = textStyle(object, { fit: textFit, minFontSize }, fail);
   } else if (isImage) {
     format.style = {
       kind: "image",
@@ -196,11 +305,135 @@ export function objectFormat(
     format.qr = { value, ecc };
     format.style = style;
   }
+  const barcode = own(object, "barcode");
+  if (barcode !== undefined) {
+    if (qr !== undefined) {
+      fail("barcode", `cannot be combined with "qr" on one object`);
+    }
+    const { spec, style } = barcodeFormat(barcode, object, fail);
+    format.barcode = spec;
+    format.style = style;
+  }
   return format;
 }
 
 /** Throws the {@linkcode TemplateError} for `key` of the object at hand. */
 type Fail = (key: string, problem: string) => never;
+
+/** The copyfit bounds besides `minFontSize`: text only, and with a `fit`. */
+const COPYFIT_BOUNDS = ["maxFontSize", "minCharSpacing", "minScaleX"] as const;
+
+/**
+ * A text's copyfit: its `fit` and bounds, each checked on its own, then
+ * against each other and against the text's own `fontSize` and
+ * `charSpacing` (Fabric's defaults when it states none).
+ */
+function textStyle(
+  object: Readonly<Record<string, unknown>>,
+  { fit, minFontSize }: { fit?: TextFit; minFontSize?: number },
+  fail: Fail,
+): TextStyle {
+  const bound = <T>(key: string, check: (value: unknown) => T) =>
+    optional(own(object, key), (value) => {
+      if (fit === undefined) {
+        fail(key, `applies with a "fit" (${choices(TEXT_FITS)}) only`);
+      }
+      return check(value);
+    });
+  const maxFontSize = bound("maxFontSize", (value) => {
+    if (!isPositive(value)) {
+      fail("maxFontSize", `must be a positive number, got ${show(value)}`);
+    }
+    if (fit === "shrink") {
+      fail(
+        "maxFontSize",
+        'applies with "fit": "grow" or "fit" only ("shrink" never grows past the fontSize)',
+      );
+    }
+    return value;
+  });
+  const minCharSpacing = bound("minCharSpacing", (value) => {
+    if (
+      typeof value !== "number" || !Number.isFinite(value) ||
+      value < MIN_CHAR_SPACING
+    ) {
+      fail(
+        "minCharSpacing",
+        `must be a number from ${MIN_CHAR_SPACING} (1/1000 em), got ${
+          show(value)
+        }`,
+      );
+    }
+    return value;
+  });
+  const minScaleX = bound("minScaleX", (value) => {
+    if (typeof value !== "number" || !(value > 0 && value <= 1)) {
+      fail(
+        "minScaleX",
+        `must be a number above 0 and at most 1, got ${show(value)}`,
+      );
+    }
+    return value;
+  });
+  const statedSize = own(object, "fontSize");
+  const fontSize = typeof statedSize === "number"
+    ? statedSize
+    : FABRIC_TEXT.fontSize;
+  const sizeName = `the fontSize ${fontSize}${
+    typeof statedSize === "number" ? "" : " (Fabric's default)"
+  }`;
+  if ((fit === "grow" || fit === "fit") && maxFontSize === undefined) {
+    fail(
+      "maxFontSize",
+      `is required with "fit": "${fit}": the largest size a short text grows to`,
+    );
+  }
+  if (fit === "grow" && minFontSize !== undefined) {
+    fail(
+      "minFontSize",
+      'does not apply to "fit": "grow", which never goes below the fontSize; use "fit": "fit" to shrink long texts too',
+    );
+  }
+  if (
+    minFontSize !== undefined && maxFontSize !== undefined &&
+    minFontSize > maxFontSize
+  ) {
+    fail(
+      "minFontSize",
+      `must be at most the maxFontSize ${maxFontSize}, got ${minFontSize}`,
+    );
+  }
+  if (fit && minFontSize !== undefined && minFontSize > fontSize) {
+    fail(
+      "minFontSize",
+      `must be at most ${sizeName} to shrink to, got ${minFontSize}`,
+    );
+  }
+  if (maxFontSize !== undefined && maxFontSize < fontSize) {
+    fail(
+      "maxFontSize",
+      `must be at least ${sizeName} to grow from, got ${maxFontSize}`,
+    );
+  }
+  const statedSpacing = own(object, "charSpacing");
+  const charSpacing = typeof statedSpacing === "number"
+    ? statedSpacing
+    : FABRIC_TEXT.charSpacing;
+  if (minCharSpacing !== undefined && minCharSpacing > charSpacing) {
+    fail(
+      "minCharSpacing",
+      `must be at most the charSpacing ${charSpacing} to tighten from, got ${minCharSpacing}`,
+    );
+  }
+  return {
+    kind: "text",
+    ...(fit ? { fit } : {}),
+    minFontSize: minFontSize ?? FORMAT_DEFAULTS.minFontSize,
+    ...(maxFontSize !== undefined ? { maxFontSize } : {}),
+    ...(minCharSpacing !== undefined ? { minCharSpacing } : {}),
+    ...(minScaleX !== undefined ? { minScaleX } : {}),
+  };
+}
 
 function qrFormat(
   qr: unknown,
@@ -266,6 +499,100 @@ function qrFormat(
     style: {
       kind: "qr",
       quietZone: quietZone ?? defaults.quietZone,
+      color: colour("color") ?? defaults.color,
+      background: colour("background") ?? defaults.background,
+    },
+  };
+}
+
+function barcodeFormat(
+  barcode: unknown,
+  object: Readonly<Record<string, unknown>>,
+  fail: Fail,
+): { spec: BarcodeSpec; style: BarcodeStyle } {
+  if (!isRecord(barcode)) {
+    return fail(
+      "barcode",
+      `must be an object such as { "type": "code128", "value": "{{id}}" }, got ${
+        show(barcode)
+      }`,
+    );
+  }
+  for (const key of Object.keys(barcode)) {
+    if (!BARCODE_KEYS.some((known) => known === key)) {
+      fail(
+        "barcode",
+        `has an unknown key ${show(key)}; known: ${BARCODE_KEYS.join(", ")}`,
+      );
+    }
+  }
+  const type = oneOf(own(barcode, "type"), BARCODE_TYPES, "barcode.type", fail);
+  const value = own(barcode, "value");
+  if (typeof value !== "string" || value === "") {
+    return fail(
+      "barcode.value",
+      `must be a non-empty string, got ${show(value)}`,
+    );
+  }
+  const text = optional(own(barcode, "text"), (shown) => {
+    if (typeof shown !== "boolean") {
+      fail("barcode.text", `must be true or false, got ${show(shown)}`);
+    }
+    if (!BARCODE_TEXT_TYPES.includes(type)) {
+      fail(
+        "barcode.text",
+        `applies to ${choices(BARCODE_TEXT_TYPES)} only, not ${show(type)}`,
+      );
+    }
+    return shown;
+  });
+  const quietZone = optional(own(barcode, "quietZone"), (zone) => {
+    if (
+      typeof zone !== "number" || !Number.isInteger(zone) || zone < 0 ||
+      zone > MAX_QUIET_ZONE
+    ) {
+      fail(
+        "barcode.quietZone",
+        `must be a whole number of modules from 0 to ${MAX_QUIET_ZONE}, got ${
+          show(zone)
+        }`,
+      );
+    }
+    return zone;
+  });
+  const colour = (key: "color" | "background") =>
+    optional(own(barcode, key), (paint) => {
+      if (!isCssColour(paint)) {
+        fail(
+          `barcode.${key}`,
+          `must be a CSS colour (#rrggbb, rgb(…), hsl(…) or a colour name), got ${
+            show(paint)
+          }`,
+        );
+      }
+      return paint;
+    });
+  const width = own(object, "width");
+  const height = own(object, "height");
+  if (!isPositive(width) || !isPositive(height)) {
+    fail(
+      "barcode",
+      `needs the object's width and height, positive numbers, got ${
+        show(width)
+      } × ${show(height)}`,
+    );
+  }
+  const defaults = BARCODE_DEFAULTS;
+  return {
+    spec: {
+      type,
+      value,
+      text: text ?? defaults.text[type],
+      quietZone: quietZone ?? defaults.quietZone[type],
+      aspect: (width as number) / (height as number),
+    },
+    style: {
+      kind: "barcode",
       color: colour("color") ?? defaults.color,
       background: colour("background") ?? defaults.background,
     },

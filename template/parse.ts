@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { optionalFields } from "./field_rules.ts";
 import { dirname, resolve } from "node:path";
 import { TemplateError } from "../common/errors.ts";
 import { fileErrorReason } from "./_file_error.ts";
@@ -21,6 +22,7 @@ import { fieldsIn } from "./fields.ts";
 import { type DesignArea, designArea, type PageOption } from "./page_option.ts";
 import { checkDocumentShape, checkJsonText } from "./json_limits.ts";
 import {
+  type BarcodeSpec,
   type ObjectFormat,
   objectFormat,
   type ObjectStyle,
@@ -45,13 +47,15 @@ export interface VariableObject {
   id: string;
   /** Where the object sits in the template, for error messages. */
   path: string;
-  kind: "text" | "image" | "qr" | "other";
+  kind: "text" | "image" | "qr" | "barcode" | "other";
   /** Text with placeholders (kind "text"). */
   text?: string;
   /** Image source with placeholders (kind "image"). */
   src?: string;
   /** QR payload with placeholders (kind "qr"). */
   qr?: { value: string; ecc: QrEcc };
+  /** Barcode settings, its value with placeholders (kind "barcode"). */
+  barcode?: BarcodeSpec;
   /** Field that must be truthy for the object to show. */
   visibleIf?: string;
   /** How the render page draws it, from {@linkcode objectFormat}. */
@@ -82,6 +86,11 @@ export interface Template {
   variables: VariableObject[];
   /** Every field the template uses, in order of first use. */
   fields: string[];
+  /**
+   * The fields a record may leave empty (see `field_rules.ts`); the others
+   * are required.
+   */
+  optionalFields: string[];
 }
 
 /** A Fabric document as `canvas.toJSON()` writes it. */
@@ -295,11 +304,15 @@ export function parseTemplate(
 
   const fields = new Set<string>();
   for (const v of variables) {
-    for (const text of [v.text, v.src, v.qr?.value]) {
+    for (const text of [v.text, v.src, v.qr?.value, v.barcode?.value]) {
       for (const f of fieldsIn(text ?? "")) fields.add(f);
     }
     if (v.visibleIf) fields.add(v.visibleIf);
   }
+  const optional = optionalFields(wrapped ? json.fields : undefined, {
+    fields: [...fields],
+    visibleIf: variables.flatMap((v) => v.visibleIf ?? []),
+  }, fail);
   return {
     name: typeof json.name === "string" ? json.name : source,
     source,
@@ -313,6 +326,7 @@ export function parseTemplate(
     canvas: copy,
     variables,
     fields: [...fields],
+    optionalFields: optional,
   };
 }
 
@@ -333,6 +347,9 @@ function describe(
   if (format.qr) {
     v.kind = "qr";
     v.qr = format.qr;
+  } else if (format.barcode) {
+    v.kind = "barcode";
+    v.barcode = format.barcode;
   } else if (TEXT_TYPES.has(type)) {
     if (typeof object.text !== "string") {
       fail(`${where}.text must be a string`, `${where}.text`);
@@ -359,6 +376,8 @@ function describe(
   }
   const [key, text] = v.kind === "qr"
     ? ["qr.value", v.qr!.value]
+    : v.kind === "barcode"
+    ? ["barcode.value", v.barcode!.value]
     : v.kind === "image"
     ? ["src", v.src!]
     : ["text", v.text ?? ""];

@@ -157,25 +157,25 @@ Deno.test(
         "misspelt text fit",
         text({ fit: "shrnk" }),
         "fit",
-        'must be "shrink", got "shrnk"',
+        'must be "shrink", "grow" or "fit", got "shrnk"',
       ],
       [
         "image fit on a text",
         text({ fit: "cover" }),
         "fit",
-        'must be "shrink", got "cover"',
+        'must be "shrink", "grow" or "fit", got "cover"',
       ],
       [
         "text fit of the wrong type",
         text({ fit: true }),
         "fit",
-        'must be "shrink", got true',
+        'must be "shrink", "grow" or "fit", got true',
       ],
       [
         "null text fit",
         text({ fit: null }),
         "fit",
-        'must be "shrink", got null',
+        'must be "shrink", "grow" or "fit", got null',
       ],
       [
         "misspelt image fit",
@@ -377,7 +377,7 @@ Deno.test(
       {
         name: "TemplateError",
         message:
-          `Cannot read ${SOURCE}: objects[3] (Textbox) "fit" must be "shrink", got "shrnk"`,
+          `Cannot read ${SOURCE}: objects[3] (Textbox) "fit" must be "shrink", "grow" or "fit", got "shrnk"`,
       },
     );
     assert.throws(

@@ -181,7 +181,11 @@ function progressLine(s) {
         mode,
       ]
       : [`${done} of ${total}`, "warming up", mode],
-    done: [`${done - failed} of ${total} pieces ready${took}`, mode],
+    done: [
+      `${done - failed - (s.skipped ?? 0)} of ${total} pieces ready${took}`,
+      s.overset ? `${s.overset} with overset text` : undefined,
+      mode,
+    ],
     failed: [`Stopped after ${done} of ${total} pieces`],
     cancelled: [`Cancelled after ${done} of ${total} pieces`],
   };

@@ -52,7 +52,7 @@ function toBase64(blob) {
  * A small PNG of the current piece, `width` pixels wide, as base64.
  * @type {typeof globalThis.thumbnailOf}
  */
-async function thumbnailOf(width) {
+function thumbnailOf(width) {
   const source = loaded().element;
   const small = document.createElement("canvas");
   small.width = width;
@@ -61,12 +61,14 @@ async function thumbnailOf(width) {
   if (!ctx) throw new Error("No 2D context for the thumbnail");
   ctx.imageSmoothingQuality = "high";
   ctx.drawImage(source, 0, 0, small.width, small.height);
-  /** @type {Blob | null} */
-  const blob = await new Promise((resolve) =>
-    small.toBlob(resolve, "image/png")
-  );
-  if (!blob) throw new Error("The thumbnail encoded to nothing");
-  return await toBase64(blob);
+  // Encoded at once, not with toBlob(): a tab the browser counts as in the
+  // background gets toBlob()'s callback late, and a print chunk of a
+  // hundred thumbnails then passed its deadline (30 s) on the second page.
+  const url = small.toDataURL("image/png");
+  if (!url.startsWith("data:image/png;base64,")) {
+    throw new Error("The thumbnail encoded to nothing");
+  }
+  return url.slice(url.indexOf(",") + 1);
 }
 
 /**
@@ -94,9 +96,10 @@ async function render({ payload, format, quality, postTo, thumbnail }) {
     data = await toBase64(blob);
   }
   const t4 = performance.now();
+  const { overset } = textFits();
   return {
     data,
-    thumbnail: thumbnail ? await thumbnailOf(thumbnail) : undefined,
+    thumbnail: thumbnail ? thumbnailOf(thumbnail) : undefined,
     width: element.width,
     height: element.height,
     timings: {
@@ -105,6 +108,7 @@ async function render({ payload, format, quality, postTo, thumbnail }) {
       encode: t3 - t2,
       serialize: t4 - t3,
     },
+    ...(overset.length > 0 ? { overset } : {}),
   };
 }
 
@@ -124,5 +128,5 @@ async function floor({ count, format, quality }) {
 }
 
 /** @type {PageApi} */
-const api = { load, render, floor, vector, clearPrint };
+const api = { load, render, floor, vector, clearPrint, layout };
 globalThis.pressrun = api;

@@ -1,8 +1,8 @@
 /**
  * The render page's own types, and the names its scripts share.
  *
- * The page's scripts (`load.js`, `qr.js`, `apply.js`, `vector.js`,
- * `render.js`, loaded in that order) are classic scripts: at run time their
+ * The page's scripts (`load.js`, `qr.js`, `barcode.js`, `apply.js`,
+ * `vector.js`, `render.js`, loaded in that order) are classic scripts: at run time their
  * top-level names share one global scope. Deno checks each file as a module,
  * so a name one script takes from another is declared here; the script that
  * defines it is annotated `@type {typeof globalThis.name}` (or with the type
@@ -19,13 +19,16 @@ import type {
 } from "fabric";
 import type {
   ImageStyle,
+  OversetInfo,
   PageApi,
   PageSpec,
   PiecePayload,
   QrStyle,
+  TextFitInfo,
   TextStyle,
 } from "../page_api.ts";
 import type { QrMatrix } from "../page_api.ts";
+import type { BarcodeDrawing, BarcodeStyle } from "../page_api.ts";
 
 /**
  * An object as the template left it: the box a text must fit into and an
@@ -43,9 +46,18 @@ export interface Base {
   boxHeight: number;
 }
 
+/** Where a text's copyfit ended: the values drawn, and whether it overflows. */
+export interface TextFitState {
+  fontSize: number;
+  charSpacing: number;
+  /** A factor of the template's `scaleX`. */
+  scaleX: number;
+  overset: boolean;
+}
+
 /**
- * A text slot: the text now set, the template's font size and the font size
- * found for each recent text.
+ * A text slot: the text now set, the template's font size, letter spacing
+ * and horizontal scale, and the copyfit found for each recent text.
  */
 export interface TextSlot {
   kind: "text";
@@ -53,7 +65,11 @@ export interface TextSlot {
   style: TextStyle;
   base: Base;
   fontSize: number;
-  fits: Map<string, number>;
+  charSpacing: number;
+  scaleX: number;
+  fits: Map<string, TextFitState>;
+  /** The copyfit of the text now set, when the text has a `fit`. */
+  fitted?: TextFitState;
   text?: string;
 }
 
@@ -82,7 +98,18 @@ export interface OtherSlot {
   base: Base;
 }
 
-export type Slot = TextSlot | ImageSlot | QrSlot | OtherSlot;
+/** A barcode slot, the drawing now drawn and its canvas paths. */
+export interface BarcodeSlot {
+  kind: "barcode";
+  obj: FabricObject;
+  style: BarcodeStyle;
+  base: Base;
+  drawing: BarcodeDrawing | null;
+  /** `drawing`'s paths, made for the canvas when first painted. */
+  paths: { drawing: BarcodeDrawing; bars: Path2D; text: Path2D } | null;
+}
+
+export type Slot = TextSlot | ImageSlot | QrSlot | BarcodeSlot | OtherSlot;
 
 /** The loaded template: its canvas, and the variable objects by id. */
 export interface PageState {
@@ -114,9 +141,18 @@ declare global {
   /** A QR slot's SVG markup (its object's `_toSVG`). */
   var qrSvg: (slot: QrSlot) => string[];
 
+  // barcode.js
+  /** Paints a barcode slot on the canvas (its object's `_render`). */
+  var drawBarcode: (ctx: CanvasRenderingContext2D, slot: BarcodeSlot) => void;
+  /** A barcode slot's SVG markup (its object's `_toSVG`). */
+  var barcodeSvg: (slot: BarcodeSlot) => string[];
+
   // apply.js
   /** Applies a record's values; every variable object is reset from its base. */
   var apply: (payload: PiecePayload) => Promise<void>;
+  /** The visible texts with a `fit`, as the last `apply()` left them. */
+  var textFits: () => { texts: TextFitInfo[]; overset: OversetInfo[] };
+  var layout: PageApi["layout"];
 
   // vector.js
   var vector: PageApi["vector"];
@@ -126,5 +162,5 @@ declare global {
   var render: PageApi["render"];
   var floor: PageApi["floor"];
   /** A small PNG of the current piece, `width` pixels wide, as base64. */
-  var thumbnailOf: (width: number) => Promise<string>;
+  var thumbnailOf: (width: number) => string;
 }

@@ -1,8 +1,8 @@
 // @ts-check
 // The render page, vector mode: each record of a chunk is applied and exported
-// with Fabric's toSVG() (QR codes as one path, images as shared blob: URLs),
-// and the chunk becomes one print document, one CSS page per record, that
-// Deno prints. A classic script after apply.js; see scope.d.ts.
+// with Fabric's toSVG() (QR codes and barcodes as paths, images as shared
+// blob: URLs), and the chunk becomes one print document, one CSS page per
+// record, that Deno prints. A classic script after apply.js; see scope.d.ts.
 "use strict";
 
 /**
@@ -300,15 +300,16 @@ function exportShadowAsImage(obj) {
 
 /**
  * Once per loaded template: QR objects export their modules as one path,
- * images name a shared `blob:` URL instead of their `data:` URL, pattern
- * fills export as image tiles and shadows as images.
+ * barcodes their bars and text as paths, images name a shared `blob:` URL
+ * instead of their `data:` URL, pattern fills export as image tiles and
+ * shadows as images.
  */
 function prepareVector() {
   if (state.vectorReady) return;
   const f = globalThis.fabric;
   for (const slot of state.slots.values()) {
-    if (slot.kind !== "qr") continue;
-    slot.obj._toSVG = () => qrSvg(slot);
+    if (slot.kind === "qr") slot.obj._toSVG = () => qrSvg(slot);
+    if (slot.kind === "barcode") slot.obj._toSVG = () => barcodeSvg(slot);
   }
   /** @param {FabricObject[]} objects */
   const visit = (objects) => {
@@ -401,6 +402,7 @@ async function vector({ payloads, thumbnail }) {
     pages: [],
     timings: [],
     thumbnails: [],
+    overset: [],
     failed: [],
     layout: 0,
     svgChars: 0,
@@ -417,12 +419,13 @@ async function vector({ payloads, thumbnail }) {
       let small;
       if (thumbnail) {
         canvas.renderAll();
-        small = await thumbnailOf(thumbnail);
+        small = thumbnailOf(thumbnail);
       }
       const t3 = performance.now();
       parts.push(`<div class="pr-page">${svg}</div>`);
       result.svgChars += svg.length;
       result.pages.push(payload.index);
+      result.overset.push(textFits().overset);
       result.timings.push({ apply: t1 - t0, svg: t2 - t1, thumbnail: t3 - t2 });
       if (small) result.thumbnails.push(small);
     } catch (error) {

@@ -41,11 +41,12 @@ export function batchRoutes(ctx: ServerContext): Router {
       const status = await store.batch(p.id!);
       const pieces = [...(await store.pieces(p.id!)).values()]
         .sort((a, b) => a.index - b.index)
-        .map(({ index, status, file, kind, error }) => ({
+        .map(({ index, status, file, kind, overset, error }) => ({
           index,
           status,
           file,
           kind,
+          overset,
           error,
         }));
       return Response.json({ ...publicStatus(status), pieces });
