@@ -25,6 +25,12 @@ import { PdfXConverter } from "../pdf/pdfx.ts";
 import { piecePayload } from "../template/payload.ts";
 import { readCsv } from "../batch/csv.ts";
 import { type BenchSize, writeBenchData } from "./data.ts";
+import { formatPreflightBench, runPreflightBench } from "./preflight.ts";
+import {
+  formatQueueReport,
+  type QueueBenchOptions,
+  runQueueBench,
+} from "./queue.ts";
 
 /**
  * `persistent` and `cluster`: raster PDF pieces. `vector`: vector PDF pieces
@@ -71,7 +77,7 @@ export interface BenchRow {
 
 const USAGE = `Usage: deno task bench [options]
 
-  --records N       records per run (default 150)
+  --records N       records per run (default 150; 1000 with --queue)
   --concurrency N   pages of the pool / pieces in flight (default: cores)
   --size S          screen (1536×1024) | print (6×4 in, 300 dpi, bleed) | both (default both)
   --modes LIST      comma list of floor, persistent (raster PDF), vector (vector
@@ -79,6 +85,16 @@ const USAGE = `Usage: deno task bench [options]
                     cluster (default all; cluster is skipped above 1000 records
                     unless named)
   --chunk N         vector: records per print (default: the renderer's, 100)
+  --queue           only the queue bench: the print batch (vector pieces, no
+                    merge) embedded, then on 1 and 2 queue workers (Redis +
+                    BullMQ, its own redis-server), the Redis work per chunk
+                    and a projection for N machines; --size and --modes do
+                    not apply
+  --queue-chunk N   --queue: records per chunk job (default: queue mode's)
+  --queue-reps N    --queue: runs of each case, in turn (default 3)
+  --preflight       only the list preflight (records/s, with and without its
+                    layout pass in the pages) beside a vector render of the
+                    same list (pieces/s); --records defaults to 10000
   --json FILE       also write the figures to FILE
   -h, --help        this help
 
@@ -87,7 +103,7 @@ Results are saved under bench/results/.`;
 async function main(): Promise<number> {
   const { values: v } = parseArgs({
     options: {
-      records: { type: "string", default: "150" },
+      records: { type: "string" },
       concurrency: {
         type: "string",
         default: String(navigator.hardwareConcurrency),
@@ -96,6 +112,10 @@ async function main(): Promise<number> {
       modes: { type: "string" },
       chunk: { type: "string" },
       json: { type: "string" },
+      queue: { type: "boolean", default: false },
+      preflight: { type: "boolean", default: false },
+      "queue-chunk": { type: "string" },
+      "queue-reps": { type: "string", default: "3" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -103,7 +123,9 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const records = Number(v.records);
+  const records = Number(
+    v.records ?? (v.preflight ? "10000" : v.queue ? "1000" : "150"),
+  );
   const concurrency = Number(v.concurrency);
   const sizes: BenchSize[] = v.size === "both"
     ? ["screen", "print"]
@@ -112,8 +134,15 @@ async function main(): Promise<number> {
     MODES.filter((m) => m !== "cluster" || records <= 1000).join(","))
     .split(",") as Mode[];
   const chunkSize = v.chunk === undefined ? undefined : Number(v.chunk);
+  const queueChunk = v["queue-chunk"] === undefined
+    ? undefined
+    : Number(v["queue-chunk"]);
   if (
     !(records >= 1) || !(concurrency >= 1) ||
+    (queueChunk !== undefined &&
+      !(Number.isInteger(queueChunk) && queueChunk >= 1)) ||
+    !(Number.isInteger(Number(v["queue-reps"])) &&
+      Number(v["queue-reps"]) >= 1) ||
     !sizes.every((s) => s === "screen" || s === "print") ||
     !modes.every((m) => MODES.includes(m)) ||
     (chunkSize !== undefined && !(chunkSize >= 1 && chunkSize <= 500))
@@ -127,6 +156,20 @@ async function main(): Promise<number> {
   console.log(
     `pressrun bench: ${records} records, concurrency ${concurrency}, ${machine}\n`,
   );
+  if (v.preflight) {
+    return await preflightMain({ records, concurrency }, {
+      machine,
+      json: v.json,
+    });
+  }
+  if (v.queue) {
+    return await queueMain({
+      records,
+      concurrency,
+      chunk: queueChunk,
+      reps: Number(v["queue-reps"]),
+    }, { machine, json: v.json });
+  }
   const rows: BenchRow[] = [];
   for (const size of sizes) {
     const dir = await Deno.makeTempDir({ prefix: "pressrun-bench-" });
@@ -153,24 +196,65 @@ async function main(): Promise<number> {
     }
   }
   const report = formatReport(rows, records, concurrency, machine);
+  await saveResults(
+    "",
+    { machine, records, concurrency, rows },
+    report,
+    v.json,
+  );
+  return 0;
+}
+
+/** `--queue`: the queue bench alone, its report printed and saved. */
+async function queueMain(
+  options: QueueBenchOptions,
+  { machine, json }: { machine: string; json?: string },
+): Promise<number> {
+  const result = await runQueueBench(options);
+  const report = formatQueueReport(result, machine);
+  await saveResults("queue-", { machine, ...result }, report, json);
+  return 0;
+}
+
+/** `--preflight`: the list preflight beside the render, printed and saved. */
+async function preflightMain(
+  options: { records: number; concurrency: number },
+  { machine, json }: { machine: string; json?: string },
+): Promise<number> {
+  const rows = await runPreflightBench(options);
+  const report =
+    `List preflight vs render, ${options.records} records (print postcard), ${options.concurrency} pages, ${machine}\n\n${
+      formatPreflightBench(rows)
+    }`;
+  await saveResults("preflight-", { machine, ...options, rows }, report, json);
+  return 0;
+}
+
+/**
+ * Prints `report` and saves it with `figures` (dated) under bench/results/
+ * as `PREFIX<date>.md` and `.json`, and the figures to `json` if given.
+ */
+async function saveResults(
+  prefix: string,
+  figures: object,
+  report: string,
+  json?: string,
+): Promise<void> {
   console.log(`\n${report}`);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  const saved = {
-    date: new Date().toISOString(),
-    machine,
-    records,
-    concurrency,
-    rows,
-  };
+  const saved = JSON.stringify(
+    { date: new Date().toISOString(), ...figures },
+    null,
+    2,
+  );
   const resultsDir = new URL("./results/", import.meta.url);
   await Deno.writeTextFile(
-    new URL(`${stamp}.json`, resultsDir),
-    JSON.stringify(saved, null, 2),
+    new URL(`${prefix}${stamp}.json`, resultsDir),
+    saved,
   );
-  await Deno.writeTextFile(new URL(`${stamp}.md`, resultsDir), report);
-  if (v.json) await Deno.writeTextFile(v.json, JSON.stringify(saved, null, 2));
-  console.log(`Saved bench/results/${stamp}.json and .md`);
-  return 0;
+  await Deno.writeTextFile(new URL(`${prefix}${stamp}.md`, resultsDir), report);
+  if (json) await Deno.writeTextFile(json, saved);
+  console.log(`Saved bench/results/${prefix}${stamp}.json and .md`);
 }
 
 /** Samples peak memory of this process and of one Chromium profile. */

@@ -106,3 +106,42 @@ export const TERMINAL_STATES = /** @type {const} */ ([
 export function isTerminal(state) {
   return TERMINAL_STATES.some((terminal) => terminal === state);
 }
+
+/**
+ * The columns of a preflight's problem rows as CSV (`pressrun preflight
+ * --report`, and the web page's download).
+ */
+export const PROBLEM_COLUMNS = /** @type {const} */ ([
+  "record",
+  "line",
+  "field",
+  "problem",
+  "value",
+  "object",
+  "message",
+]);
+
+/**
+ * A preflight's problem rows as CSV: RFC 4180, CRLF line ends, a byte order
+ * mark so spreadsheet programs read it as UTF-8; a cell is quoted when it
+ * holds a comma, a quote or a line break.
+ *
+ * @param {readonly { record: number, line: number, field: string, kind: string, value: string, object: string, message: string }[]} problems
+ * @returns {string}
+ */
+export function problemCsv(problems) {
+  /** @param {string} v */
+  const cell = (v) => /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+  const rows = problems.map((p) =>
+    [
+      String(p.record),
+      String(p.line),
+      p.field,
+      p.kind,
+      p.value,
+      p.object,
+      p.message,
+    ].map(cell).join(",")
+  );
+  return "\uFEFF" + [PROBLEM_COLUMNS.join(","), ...rows].join("\r\n") + "\r\n";
+}

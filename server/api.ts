@@ -25,6 +25,7 @@ import { serverContext } from "./routes/_context.ts";
 import { batchFileRoutes } from "./routes/batch_files.ts";
 import { batchRoutes } from "./routes/batches.ts";
 import { checkRoutes } from "./routes/check.ts";
+import { preflightRoutes } from "./routes/preflight.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { pageRoutes } from "./routes/pages.ts";
 import { templateRoutes } from "./routes/templates.ts";
@@ -98,6 +99,7 @@ export function createHandler(
     .route("/", healthRoutes(ctx))
     .route("/api/templates", templateRoutes(ctx))
     .route("/api/check", checkRoutes(ctx))
+    .route("/api/preflight", preflightRoutes(ctx))
     .route("/api/batches", batchRoutes(ctx))
     .route("/api/batches", batchFileRoutes(ctx));
 

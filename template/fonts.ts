@@ -449,7 +449,11 @@ function scriptBlocks(text: string): number[] {
   return [...blocks.values()];
 }
 
-async function systemFcMatch(
+/**
+ * The file and family fontconfig matches `pattern` to (with pressrun's
+ * fontconfig file), or undefined when fc-match cannot run or finds none.
+ */
+export async function systemFcMatch(
   pattern: string,
 ): Promise<{ file: string; family: string } | undefined> {
   try {

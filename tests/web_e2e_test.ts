@@ -61,6 +61,22 @@ Deno.test("a user opens the page, uploads recipients-tricky.csv, generates, and 
     () => !document.querySelector<HTMLButtonElement>("#generate")!.disabled,
     { timeout: 10_000 },
   );
+  // Check my list: every recipient checked before Generate; the tricky
+  // list's CJK and Arabic names are in fonts the design lacks.
+  await page.click("#check-list");
+  await page.waitForFunction(
+    () => !document.querySelector("#list-check-table")!.hasAttribute("hidden"),
+    { timeout: 60_000 },
+  );
+  assert.match(
+    await page.$eval("#list-check-status", (e) => e.textContent ?? ""),
+    /of 12 recipients need a look/,
+  );
+  const kinds = await page.$$eval(
+    "#list-check-kinds tbody tr",
+    (rows) => rows.map((r) => r.getAttribute("data-kind")),
+  );
+  assert.ok(kinds.includes("missing-glyphs"), kinds.join(", "));
   // Press sheets and a proof, as a print buyer asks for them.
   await page.click("#proof");
   await page.click("#pdfx");

@@ -21,6 +21,10 @@
  * @typedef {import("../server/routes/check.ts").CheckAnswer} CheckAnswer
  */
 /**
+ * What POST /api/preflight says about every record of a list.
+ * @typedef {import("../server/routes/preflight.ts").PreflightAnswer} PreflightAnswer
+ */
+/**
  * A design with its document (GET /api/templates/:id).
  * @typedef {TemplateInfo & { template: import("./editor_document.js").TemplateDoc }} TemplateDetail
  */
@@ -234,6 +238,21 @@ export function checkCsv(file, template, pdfMode, sheet) {
   if (sheet) form.set("sheet", sheet);
   form.set("data", file, file.name);
   return json("/api/check", { method: "POST", body: form });
+}
+
+/**
+ * Checks every record of a list against a design (POST /api/preflight).
+ * @param {File} file the recipient list
+ * @param {string} template the design's library id
+ * @param {string} [sheet] an .xlsx workbook's sheet; none reads its first
+ * @returns {Promise<PreflightAnswer>}
+ */
+export function preflightList(file, template, sheet) {
+  const form = new FormData();
+  form.set("template", template);
+  if (sheet) form.set("sheet", sheet);
+  form.set("data", file, file.name);
+  return json("/api/preflight", { method: "POST", body: form });
 }
 
 /**

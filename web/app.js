@@ -9,6 +9,7 @@ import { $, hideError, showError } from "./dom.js";
 import { loadTemplates } from "./library.js";
 import { batchAction, openBatch } from "./progress.js";
 import { recheck, refreshChecks, wireDropzone } from "./recipients.js";
+import { wireListCheck } from "./list_check.js";
 
 /** Starts a batch (POST /api/batches) from the selected design and CSV. */
 async function generate() {
@@ -53,6 +54,7 @@ function showBatch(id) {
 /** Wires the page up and loads its data. */
 function main() {
   wireDropzone();
+  wireListCheck();
   $("#generate").addEventListener("click", generate);
   $("#pdf-mode").addEventListener("change", recheck);
   $("#cancel").addEventListener("click", () => batchAction("cancel"));

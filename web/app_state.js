@@ -23,4 +23,9 @@ export const state = {
   starting: false,
   /** @type {string | null} the batch on show */
   batch: null,
+  /**
+   * @type {{ key: string, answer: import("./api.js").PreflightAnswer } | null}
+   * the last "Check my list" answer, and the design and list it is about
+   */
+  listCheck: null,
 };

@@ -7,6 +7,7 @@
 import { checkCsv } from "./api.js";
 import { state } from "./app_state.js";
 import { $, h } from "./dom.js";
+import { refreshListCheck } from "./list_check.js";
 
 /** How each delimiter reads on the page. */
 const DELIMITER_WORDS = { ",": "commas", ";": "semicolons", "\t": "tabs" };
@@ -154,6 +155,7 @@ export function refreshChecks() {
     t && csv && !state.checking && !missing.length && !refused,
   );
   $("#generate", HTMLButtonElement).disabled = !ready || state.starting;
+  refreshListCheck();
   $("#generate-hint").textContent = !t
     ? "Choose a design first."
     : state.checking
