@@ -6,12 +6,14 @@
 #     fonts-lxgw-wenkai and fonts-nanum give bold CJK text a real TrueType bold
 #     face, see template/page_spec.ts appendBoldFallbacks)
 #   - redis-server for queue mode's tests: each test starts its own
+#   - zbar-tools and dmtx-utils: the barcode tests read the printed Code 128,
+#     EAN-13 (zbarimg) and Data Matrix (dmtxread) codes back
 #   - Deno and the npm dependencies (npm ci, from package-lock.json)
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk fonts-wqy-microhei fonts-lxgw-wenkai fonts-nanum poppler-utils qpdf imagemagick ghostscript redis-server)
+packages=(chromium fonts-liberation fonts-noto-core fonts-noto-cjk fonts-wqy-microhei fonts-lxgw-wenkai fonts-nanum poppler-utils qpdf imagemagick ghostscript redis-server zbar-tools dmtx-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
