@@ -78,13 +78,12 @@ export class RecordRunner {
    */
   async run(record: CsvRecord): Promise<MergePage> {
     const kept = this.#job.options.resume?.get(record.index);
-    if (kept?.status === "failed" && this.#job.options.keepFailed) {
-      this.#job.ledger.failed(kept);
-      await this.#told(kept);
-      return null;
-    }
-    if (kept?.status === "skipped" && this.#job.options.keepFailed) {
-      this.#job.ledger.skipped(kept);
+    if (
+      this.#job.options.keepFailed &&
+      (kept?.status === "failed" || kept?.status === "skipped")
+    ) {
+      if (kept.status === "failed") this.#job.ledger.failed(kept);
+      else this.#job.ledger.skipped(kept);
       await this.#told(kept);
       return null;
     }

@@ -19,7 +19,8 @@ import {
   AssetResolver,
   type AssetResolverOptions,
 } from "../template/assets.ts";
-import { fieldsIn, isTruthy, substitute } from "../template/fields.ts";
+import { fieldsIn, substitute } from "../template/fields.ts";
+import { shows } from "../template/payload.ts";
 import { pageSpec } from "../template/page_spec.ts";
 import type { Template } from "../template/parse.ts";
 import type { CsvRecord } from "./csv.ts";
@@ -140,8 +141,7 @@ function textPayload(template: Template, record: CsvRecord): PiecePayload {
   return {
     index: record.index,
     objects: template.variables.map((v) => {
-      const visible = v.visibleIf === undefined ||
-        isTruthy(record.values[v.visibleIf]);
+      const visible = shows(v, record.values);
       return v.kind === "text"
         ? { id: v.id, visible, text: substitute(v.text!, record.values) }
         : { id: v.id, visible };

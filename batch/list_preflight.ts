@@ -33,7 +33,8 @@ import {
   AssetResolver,
   type AssetResolverOptions,
 } from "../template/assets.ts";
-import { fieldsIn, isTruthy, substitute } from "../template/fields.ts";
+import { fieldsIn, substitute } from "../template/fields.ts";
+import { shows } from "../template/payload.ts";
 import { GlyphCoverage } from "../template/glyph_coverage.ts";
 import { imagePixelSize } from "../template/image_size.ts";
 import { qrModules } from "../template/qr_size.ts";
@@ -284,9 +285,7 @@ class RecordChecker {
       });
     }
     for (const v of this.#template.variables) {
-      const visible = v.visibleIf === undefined ||
-        isTruthy(values[v.visibleIf]);
-      if (!visible) continue;
+      if (!shows(v, values)) continue;
       if (v.kind === "text") out.push(...await this.#text(v, values, at));
       if (v.kind === "qr") out.push(...this.#qr(v, values, at));
       if (v.kind === "barcode") out.push(...this.#barcode(v, values, at));

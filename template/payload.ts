@@ -59,16 +59,28 @@ export async function piecePayload(
   return { index, objects };
 }
 
+/**
+ * Whether `v` shows for a record with `values`: it has no `visibleIf`, or
+ * the field it names is set. The render, the preflight and its layout pass
+ * all ask this.
+ */
+export function shows(
+  v: Pick<VariableObject, "visibleIf">,
+  values: Readonly<Record<string, string>>,
+): boolean {
+  return v.visibleIf === undefined ||
+    isTruthy(
+      Object.hasOwn(values, v.visibleIf) ? values[v.visibleIf] : undefined,
+    );
+}
+
 async function update(
   v: VariableObject,
   index: number,
   values: Readonly<Record<string, string>>,
   assets: AssetResolver,
 ): Promise<ObjectUpdate> {
-  const visible = v.visibleIf === undefined ||
-    isTruthy(
-      Object.hasOwn(values, v.visibleIf) ? values[v.visibleIf] : undefined,
-    );
+  const visible = shows(v, values);
   const out: ObjectUpdate = { id: v.id, visible };
   if (v.kind === "text") out.text = substitute(v.text!, values);
   if (v.kind === "image") {
