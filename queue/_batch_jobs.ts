@@ -104,12 +104,14 @@ export class BatchJobs {
       }`,
     );
     const controller = new AbortController();
-    const cancels = this.#c.cancels.get(id) ?? new Set();
-    cancels.add(controller);
-    this.#c.cancels.set(id, cancels);
     const fence = this.#fence(CHUNK_QUEUE, job, token, controller);
     const options = await storedBatch(store, status, this.#c.options);
     const warm = await this.#c.pools.acquire(id, () => this.#openPool(options));
+    // Registered once nothing before the try can throw: the finally below
+    // removes it.
+    const cancels = this.#c.cancels.get(id) ?? new Set();
+    cancels.add(controller);
+    this.#c.cancels.set(id, cancels);
     let lastWrite = 0;
     let pending: Promise<unknown> = Promise.resolve();
     const report = (
